@@ -1,0 +1,9 @@
+"""Test-wide settings: everything runs offline and quietly."""
+
+import os
+
+# Nothing in the suite may reach the network: the Hub is read from local caches the tests build.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
