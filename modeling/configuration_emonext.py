@@ -1,6 +1,7 @@
 """Configuration of EmoNeXt, the face-crop embedder: a timm ConvNeXt with a spatial transformer in front,
 squeeze-excitation after each downsampling convolution and a self-attention regulariser in the training loss."""
 
+from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 
 from .configuration_face_transformer import EMOTION_LABELS
@@ -20,6 +21,7 @@ CONVNEXT_ARCHITECTURES = {
 }
 
 
+@strict
 class EmoNeXtConfig(PreTrainedConfig):
     r"""
     Configuration of [`EmoNeXtModel`] and [`EmoNeXtForImageClassification`].

@@ -1,12 +1,14 @@
 """Configuration of FaceFusion, the end-to-end model: EmoNeXt embedder, frozen emotion and trait transformers, and
 the cross-attention fusion that predicts emotions and traits together."""
 
+from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 
 from .configuration_emonext import EmoNeXtConfig
 from .configuration_face_transformer import EmotionTransformerConfig, TraitTransformerConfig
 
 
+@strict
 class FaceFusionConfig(PreTrainedConfig):
     r"""
     Composite configuration of [`FaceFusionModel`]. It holds the configurations of its three parts, so one

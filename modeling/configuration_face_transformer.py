@@ -1,5 +1,6 @@
 """Configurations of the face-sequence transformers: the emotion (CMU-MOSEI) and trait (First Impressions V2) models."""
 
+from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 
 
@@ -7,6 +8,7 @@ EMOTION_LABELS = ("neutral", "anger", "disgust", "fear", "happiness", "sadness",
 TRAIT_LABELS = ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
 
 
+@strict
 class FaceTransformerConfig(PreTrainedConfig):
     r"""
     Shared configuration of the face-sequence transformer family: a sequence of per-frame face embeddings is
@@ -59,6 +61,7 @@ class FaceTransformerConfig(PreTrainedConfig):
             )
 
 
+@strict
 class EmotionTransformerConfig(FaceTransformerConfig):
     r"""
     Configuration of [`EmotionTransformerModel`]: predicts a 7-way emotion distribution (CMU-MOSEI) in the order
@@ -85,7 +88,7 @@ class EmotionTransformerConfig(FaceTransformerConfig):
 
     model_type = "emotion-transformer"
 
-    class_weights: list[float] | None = None
+    class_weights: list[float | int] | None = None
 
     def __post_init__(self, **kwargs):
         if self.id2label is None:
@@ -103,6 +106,7 @@ class EmotionTransformerConfig(FaceTransformerConfig):
             )
 
 
+@strict
 class TraitTransformerConfig(FaceTransformerConfig):
     r"""
     Configuration of [`TraitTransformerModel`]: regresses the five apparent-personality (OCEAN) traits of First

@@ -160,6 +160,8 @@ class EmoNeXtModel(EmoNeXtPreTrainedModel):
         """Copies timm's ImageNet weights for `config.backbone` into the backbone (downloads through the Hub cache)."""
         pretrained = self._create_backbone(self.config, pretrained=True)
         self.backbone.load_state_dict(pretrained.state_dict())
+        # The weights now live in this model: a saved copy must not fetch them again when rebuilt from its config.
+        self.config.use_pretrained_backbone = False
 
     def forward(self, pixel_values: torch.Tensor, **kwargs) -> BaseModelOutputWithPoolingAndNoAttention:
         """
@@ -187,6 +189,11 @@ class EmoNeXtForImageClassification(EmoNeXtPreTrainedModel):
         self.attention = EmoNeXtSelfAttention(config.hidden_size)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """Also maps `AutoModel` in the saved remote code, so a FER checkpoint loads as an embedder anywhere."""
+        self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), "AutoModel": "modeling_emonext.EmoNeXtModel"}
+        return super().save_pretrained(save_directory, *args, **kwargs)
 
     def forward(
         self, pixel_values: torch.Tensor, labels: torch.Tensor | None = None, **kwargs

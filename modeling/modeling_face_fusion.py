@@ -112,9 +112,20 @@ class FaceFusionModel(FaceFusionPreTrainedModel):
         )
         self.emotion_head = nn.Linear(config.hidden_size, config.emotion_config.num_labels)
         self.trait_head = nn.Linear(config.hidden_size, config.trait_config.num_labels)
+        self.freeze_parts()
+        self.post_init()
+
+    def freeze_parts(self):
+        """Stops gradients to the embedder and the two transformers."""
         for frozen in self.frozen_parts():
             frozen.requires_grad_(False)
-        self.post_init()
+
+    @classmethod
+    def from_pretrained(cls, *args, **kwargs):
+        # transformers' loader recreates every parameter with requires_grad=True: freeze the parts again.
+        model = super().from_pretrained(*args, **kwargs)
+        model.freeze_parts()
+        return model
 
     def frozen_parts(self) -> tuple[nn.Module, ...]:
         """The parts that stay fixed (and in eval mode) while the fusion trains."""
@@ -155,7 +166,8 @@ class FaceFusionModel(FaceFusionPreTrainedModel):
     def embed_frames(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """(batch, frames, 3, H, W) face crops -> (batch, frames, embedding_dim) embeddings."""
         batch_size, num_frames = pixel_values.shape[:2]
-        embeddings = self.embedder(pixel_values.flatten(0, 1)).pooler_output
+        with torch.no_grad():  # the embedder is frozen
+            embeddings = self.embedder(pixel_values.flatten(0, 1)).pooler_output
         return embeddings.view(batch_size, num_frames, -1)
 
     def forward(
