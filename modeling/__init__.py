@@ -1,6 +1,7 @@
 """face-fusion models: `import modeling` registers every config and model with the transformers Auto classes."""
 
 from transformers import AutoConfig, AutoModel, AutoModelForImageClassification
+from transformers.pipelines import PIPELINE_REGISTRY
 
 from .configuration_emonext import EmoNeXtConfig
 from .configuration_face_fusion import FaceFusionConfig
@@ -19,6 +20,9 @@ from .modeling_face_transformer import (
     FaceTransformerOutput,
     TraitTransformerModel,
 )
+from .pipeline_face_video import TASK as FACE_VIDEO_TASK
+from .pipeline_face_video import FaceVideoAnalysisPipeline
+from .processing_face_video import FaceVideoError, FaceVideoProcessor, NoFaceFoundError, VideoDecodeError
 
 
 def _register_auto_classes():
@@ -36,6 +40,10 @@ def _register_auto_classes():
         model_class.register_for_auto_class("AutoModel")
     AutoModelForImageClassification.register(EmoNeXtConfig, EmoNeXtForImageClassification, exist_ok=True)
     EmoNeXtForImageClassification.register_for_auto_class("AutoModelForImageClassification")
+    FaceVideoProcessor.register_for_auto_class("AutoProcessor")
+    PIPELINE_REGISTRY.register_pipeline(
+        FACE_VIDEO_TASK, pipeline_class=FaceVideoAnalysisPipeline, pt_model=AutoModel, type="video"
+    )
 
 
 _register_auto_classes()
@@ -58,4 +66,9 @@ __all__ = [
     "FaceFusionPreTrainedModel",
     "FaceFusionModel",
     "FaceFusionOutput",
+    "FaceVideoProcessor",
+    "FaceVideoError",
+    "VideoDecodeError",
+    "NoFaceFoundError",
+    "FaceVideoAnalysisPipeline",
 ]
