@@ -1,0 +1,481 @@
+"""The `face-video-analysis` pipeline: a video (path, URL or bytes) in, emotions, traits and per-frame faces out.
+
+```python
+>>> from transformers import pipeline
+>>> analyze = pipeline("face-video-analysis", model="org/face-fusion", trust_remote_code=True)
+>>> result = analyze("clip.mp4", timeline_window=5)
+>>> result["emotions"][0]  # the most likely emotion
+{'label': 'happiness', 'score': 0.41}
+```
+
+All model logic between a video and the JSON result lives here (the web app only draws it): the processor's
+stages (decode, faces, crop, normalise), the embedder run once per frame, the fusion for the whole clip and, for the
+emotion timeline, the same fusion on the same embeddings with the frame mask restricted to each sliding window.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from transformers import Pipeline
+
+from .processing_face_video import FaceVideoError, FaceVideoProcessor, NoFaceFoundError, VideoDecodeError
+
+logger = logging.getLogger(__name__)
+
+TASK = "face-video-analysis"
+PROGRESS_STAGES = ("decode", "faces", "embed", "predict")
+# Where each stage starts on the 0 -> 1 progress scale (embedding dominates on a CPU; detection is next).
+_STAGE_START = {"decode": 0.0, "faces": 0.1, "embed": 0.3, "predict": 0.9}
+_PREPROCESS_SHARE = _STAGE_START["embed"]
+MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
+DOWNLOAD_TIMEOUT_S = 30.0
+ProgressCallback = Callable[[str, float], Any]
+
+
+class VideoDownloadError(VideoDecodeError):
+    """A video URL that could not be fetched (unreachable, HTTP error, too large)."""
+
+
+class FaceVideoAnalysisPipeline(Pipeline):
+    """Emotions (7-way distribution) and apparent personality (OCEAN) of the person in a video.
+
+    Load it with `pipeline("face-video-analysis", model=..., trust_remote_code=True)`. The face processor comes
+    from the model repo's `preprocessor_config.json`; without one, a default processor sized from the model config
+    (embedder crop size, longest frame sequence) is used.
+
+    Call arguments:
+        inputs: A video as a file path, an `http(s)://` URL or the file's bytes; or a list of them (one result each;
+            `batch_size=` runs several videos through the model together).
+        num_frames (`int`, *optional*): Frames sampled from the video (at most the model's `config.num_frames`).
+            Defaults to the processor's.
+        face_detector (`str`, *optional*): "auto", "face_alignment" or "haar". Defaults to the processor's.
+        timeline_window (`int`, *optional*, defaults to 0): When > 0, adds `"timeline"`: the emotions of every
+            window of that many consecutive sampled frames (windows without a face are left out).
+        return_face_crops (`bool`, *optional*, defaults to False): Adds `"face_crops"`, the PIL crops the model saw
+            (not JSON-serialisable).
+        progress_callback (`Callable[[str, float], Any]`, *optional*): Called as `(stage, fraction)` when each
+            stage starts ("decode", "faces", "embed" (once per embedded chunk), "predict") and with ("predict", 1.0)
+            at the end. `fraction` is the share of the whole call done so far (over all videos of a list), never
+            decreasing.
+
+    Returns:
+        A dict (a list of dicts for a list input) of plain JSON data: `emotions` (list of `{"label", "score"}`,
+        most likely first), `traits` ({name: score in [0, 1]} in OCEAN order), `frames` (per sampled frame: `index`
+        in the video, `timestamp` in seconds, face `box` [x1, y1, x2, y2] in pixels or None, `face_found`),
+        `timeline` (only with `timeline_window`), `video` (`duration`, `fps`, `width`, `height`,
+        `num_frames_sampled`, `faces_found`) and `model` (`name_or_path`, `revision`).
+
+    Raises:
+        VideoDecodeError: Missing, empty, non-video, truncated or undownloadable input (message names the file).
+        NoFaceFoundError: No sampled frame shows a face.
+        ValueError: An option out of range, e.g. more frames than the model accepts.
+    """
+
+    # The processor is ours (FaceVideoProcessor); none of the generic loaders applies.
+    _load_processor = False
+    _load_image_processor = False
+    _load_video_processor = False
+    _load_feature_extractor = False
+    _load_tokenizer = False
+
+    def __init__(self, model, processor: FaceVideoProcessor | str | os.PathLike | None = None, **kwargs):
+        if processor is None:
+            processor = load_processor_for(model)
+        elif isinstance(processor, (str, os.PathLike)):
+            processor = FaceVideoProcessor.from_pretrained(processor)
+        embedder_size = model.config.embedder_config.image_size
+        if processor.image_size != embedder_size:
+            raise ValueError(
+                f"the processor crops {processor.image_size}-pixel faces but the model's embedder expects "
+                f"{embedder_size}-pixel crops."
+            )
+        if processor.num_frames > model.config.num_frames:
+            raise ValueError(
+                f"the processor samples {processor.num_frames} frames but the model accepts at most "
+                f"{model.config.num_frames}."
+            )
+        self.embed_batch_size = int(kwargs.pop("embed_batch_size", 16))
+        super().__init__(model=model, processor=processor, **kwargs)
+        self.model.eval()  # dropout off: the same video always gives the same result
+        self.revision = loaded_revision(self.model.name_or_path)
+        self._processors: dict[tuple[int, str], FaceVideoProcessor] = {}
+
+    # ------------------------------------------------------------------------------------------------ parameters
+
+    def _sanitize_parameters(
+        self,
+        num_frames: int | None = None,
+        face_detector: str | None = None,
+        timeline_window: int | None = None,
+        return_face_crops: bool | None = None,
+        progress_callback: ProgressCallback | None = None,
+        **unknown,
+    ):
+        if unknown:
+            raise TypeError(f"unknown argument(s) for the {TASK} pipeline: {', '.join(sorted(unknown))}.")
+        preprocess, forward, postprocess = {}, {}, {}
+        if num_frames is not None:
+            max_frames = self.model.config.num_frames
+            if not isinstance(num_frames, (int, np.integer)) or not 1 <= num_frames <= max_frames:
+                raise ValueError(
+                    f"num_frames must be an integer from 1 to {max_frames} (this model's limit), not {num_frames!r}."
+                )
+            preprocess["num_frames"] = int(num_frames)
+        if face_detector is not None:
+            preprocess["face_detector"] = face_detector
+        if timeline_window is not None:
+            if not isinstance(timeline_window, (int, np.integer)) or timeline_window < 0:
+                raise ValueError(f"timeline_window must be an integer >= 0, not {timeline_window!r}.")
+            forward["timeline_window"] = int(timeline_window)
+        if return_face_crops is not None:
+            preprocess["return_face_crops"] = postprocess["return_face_crops"] = bool(return_face_crops)
+        if progress_callback is not None:
+            preprocess["progress_callback"] = forward["progress_callback"] = progress_callback
+            postprocess["progress_callback"] = progress_callback
+        return preprocess, forward, postprocess
+
+    def processor_for(self, num_frames: int | None = None, face_detector: str | None = None) -> FaceVideoProcessor:
+        """The processor with a call's frame count and detector (built once per combination, detector reused)."""
+        base = self.processor
+        key = (num_frames or base.num_frames, face_detector or base.face_detector)
+        if key == (base.num_frames, base.face_detector):
+            return base
+        if key not in self._processors:
+            settings = {k: v for k, v in base.to_dict().items() if k not in ("image_processor_type", "auto_map")}
+            settings.update(num_frames=key[0], face_detector=key[1])
+            self._processors[key] = type(base)(**settings)
+        return self._processors[key]
+
+    # ------------------------------------------------------------------------------------------------ calling
+
+    def __call__(self, inputs, **kwargs):
+        """Analyse one video, or a list of videos (see the class docstring)."""
+        if isinstance(inputs, (list, tuple)):
+            return self._run_list(list(inputs), **kwargs)
+        return super().__call__(inputs, **kwargs)
+
+    def _run_list(self, videos: list, batch_size: int | None = None, num_workers: int | None = None, **kwargs):
+        """Videos in chunks of `batch_size`: each chunk's face crops go through the model together.
+
+        `num_workers` is accepted like `Pipeline.__call__` does, but videos are decoded in this process.
+        """
+        batch_size = int(batch_size or self._batch_size or 1)
+        pre, fwd, post = self._sanitize_parameters(**kwargs)
+        pre = {**self._preprocess_params, **pre}
+        fwd = {**self._forward_params, **fwd}
+        post = {**self._postprocess_params, **post}
+        callback = pre.pop("progress_callback", None)  # rescaled per video below, onto the whole list's progress
+        fwd.pop("progress_callback", None)
+        post.pop("progress_callback", None)
+        total = max(len(videos), 1)
+        results = []
+        for start in range(0, len(videos), batch_size):
+            chunk = videos[start : start + batch_size]
+            # On the list's scale (times `total`), video j of the chunk preprocesses in [start + s j, start + s (j + 1))
+            # with s the preprocessing share; the chunk's embed and predict then go on up to start + len(chunk).
+            share = _PREPROCESS_SHARE
+            items = [
+                self.preprocess(video, **pre, progress_callback=_rescaled(callback, start + share * j, 1, total))
+                for j, video in enumerate(chunk)
+            ]
+            chunk_progress = _rescaled(callback, start, len(chunk), total)
+            outputs = self.forward(_collate(items), **fwd, progress_callback=chunk_progress)
+            for i in range(len(chunk)):
+                results.append(self.postprocess(_select(outputs, i), **post, progress_callback=chunk_progress))
+        return results
+
+    # ------------------------------------------------------------------------------------------------ stages
+
+    def preprocess(
+        self,
+        video,
+        num_frames: int | None = None,
+        face_detector: str | None = None,
+        return_face_crops: bool = False,
+        progress_callback: ProgressCallback | None = None,
+    ) -> dict[str, Any]:
+        """Decode, find the face, crop and normalise: the processor's stages, one at a time for progress reports."""
+        processor = self.processor_for(num_frames, face_detector)
+        report = progress_callback or _ignore
+        report("decode", _STAGE_START["decode"])
+        with _local_video(video) as local:
+            frames, timestamps, meta = processor.read_frames(local)
+        report("faces", _STAGE_START["faces"])
+        boxes, found = processor.detect(frames)
+        if not found.any():
+            raise NoFaceFoundError(
+                f"{meta['name']} has no detectable face in any of its {len(frames)} sampled frames.", meta["source"]
+            )
+        crops = processor.crop(frames, boxes, processor.face_angles(frames, boxes, found))
+        del frames  # full-resolution frames are the largest thing held; only the crops go on
+        info = {
+            "boxes": np.asarray(boxes, dtype=np.float64),
+            "face_found": np.asarray(found, dtype=bool),
+            "timestamps": np.asarray(timestamps, dtype=np.float64),
+            "frame_indices": np.asarray(meta["frame_indices"], dtype=np.int64),
+            **{key: meta[key] for key in ("fps", "duration", "width", "height")},
+        }
+        if return_face_crops:
+            info["face_crops"] = [Image.fromarray(crop) for crop in crops]
+        return {
+            "pixel_values": processor.normalize(crops).unsqueeze(0),
+            "attention_mask": torch.from_numpy(found.astype(np.int64)).unsqueeze(0),
+            "info": [info],
+        }
+
+    def _forward(
+        self,
+        model_inputs: dict[str, Any],
+        timeline_window: int = 0,
+        progress_callback: ProgressCallback | None = None,
+    ) -> dict[str, Any]:
+        """Embed every frame once, then run the fusion on the clip (and on each timeline window)."""
+        report = progress_callback or _ignore
+        pixel_values = model_inputs["pixel_values"].to(self.model.dtype)
+        attention_mask = model_inputs["attention_mask"]
+        batch_size, num_frames = attention_mask.shape
+        flat = pixel_values.flatten(0, 1)
+        chunks = []
+        embed_start, embed_span = _STAGE_START["embed"], _STAGE_START["predict"] - _STAGE_START["embed"]
+        for start in range(0, len(flat), self.embed_batch_size):  # in chunks: progress reports, bounded memory
+            report("embed", embed_start + embed_span * start / len(flat))
+            chunks.append(self.model.embed_frames(flat[start : start + self.embed_batch_size].unsqueeze(0))[0])
+        embeddings = torch.cat(chunks).view(batch_size, num_frames, -1)
+
+        report("predict", _STAGE_START["predict"])
+        output = self.model(frame_embeddings=embeddings, attention_mask=attention_mask)
+        result = {
+            "emotion_probs": output.emotion_probs.float(),
+            "traits": output.traits.float(),
+            "info": model_inputs["info"],
+        }
+        if timeline_window > 0:
+            result.update(self._timeline(embeddings, attention_mask, min(timeline_window, num_frames)))
+        return result
+
+    def _timeline(self, embeddings: torch.Tensor, attention_mask: torch.Tensor, window: int) -> dict[str, torch.Tensor]:
+        """Emotions of each window of `window` consecutive frames: one batched fusion pass, the mask cut per window.
+
+        Returns `timeline_probs` (batch, windows, emotions) and `timeline_valid` (batch, windows): False where the
+        window holds no face (its row is meaningless and is dropped from the result).
+        """
+        batch_size, num_frames, _ = embeddings.shape
+        num_windows = num_frames - window + 1
+        frames = torch.arange(num_frames)
+        starts = torch.arange(num_windows)
+        in_window = (frames[None, :] >= starts[:, None]) & (frames[None, :] < starts[:, None] + window)
+        masks = in_window[None].to(attention_mask.device) & attention_mask.bool()[:, None, :]  # (B, W, T)
+        valid = masks.any(dim=-1)
+        repeated = embeddings[:, None].expand(batch_size, num_windows, num_frames, embeddings.shape[-1])
+        output = self.model(
+            frame_embeddings=repeated.reshape(batch_size * num_windows, num_frames, -1),
+            attention_mask=masks.reshape(batch_size * num_windows, num_frames).long(),
+        )
+        probs = output.emotion_probs.float().view(batch_size, num_windows, -1)
+        window_sizes = torch.full((batch_size,), window)
+        return {"timeline_probs": probs, "timeline_valid": valid, "timeline_window": window_sizes}
+
+    def postprocess(
+        self,
+        model_outputs: dict[str, Any],
+        return_face_crops: bool = False,
+        progress_callback: ProgressCallback | None = None,
+    ) -> dict[str, Any]:
+        """Tensors of one video -> the JSON-able result."""
+        info = model_outputs["info"][0]
+        emotion_labels = _labels(self.model.config.emotion_config)
+        trait_labels = _labels(self.model.config.trait_config)
+        probs = model_outputs["emotion_probs"][0].tolist()
+        traits = model_outputs["traits"][0].clamp(0.0, 1.0).tolist()
+        found = info["face_found"].tolist()
+        result: dict[str, Any] = {
+            "emotions": sorted(
+                ({"label": label, "score": score} for label, score in zip(emotion_labels, probs)),
+                key=lambda item: item["score"],
+                reverse=True,
+            ),
+            "traits": dict(zip(trait_labels, traits)),
+            "frames": [
+                {
+                    "index": int(index),
+                    "timestamp": float(timestamp),
+                    "box": [round(float(v), 2) for v in box] if face else None,
+                    "face_found": bool(face),
+                }
+                for index, timestamp, box, face in zip(
+                    info["frame_indices"], info["timestamps"], info["boxes"], found
+                )
+            ],
+        }
+        if "timeline_probs" in model_outputs:
+            window = int(model_outputs["timeline_window"][0])
+            timestamps = info["timestamps"]
+            result["timeline"] = [
+                {
+                    "timestamp": float(timestamps[start : start + window].mean()),
+                    "emotions": dict(zip(emotion_labels, row)),
+                }
+                for start, (row, valid) in enumerate(
+                    zip(model_outputs["timeline_probs"][0].tolist(), model_outputs["timeline_valid"][0].tolist())
+                )
+                if valid
+            ]
+        result["video"] = {
+            "duration": float(info["duration"]),
+            "fps": float(info["fps"]),
+            "width": int(info["width"]),
+            "height": int(info["height"]),
+            "num_frames_sampled": len(found),
+            "faces_found": int(sum(found)),
+        }
+        result["model"] = {"name_or_path": str(self.model.name_or_path), "revision": self.revision}
+        if return_face_crops:
+            result["face_crops"] = info["face_crops"]
+        if progress_callback is not None:
+            progress_callback("predict", 1.0)
+        return result
+
+
+# -------------------------------------------------------------------------------------------------- loading
+
+
+def load_processor_for(model) -> FaceVideoProcessor:
+    """The `FaceVideoProcessor` saved beside the model, or a default one sized from the model's config."""
+    source = getattr(model, "name_or_path", "") or ""
+    if source:
+        try:
+            return FaceVideoProcessor.from_pretrained(source, revision=loaded_revision(source) or "main")
+        except OSError:  # no preprocessor_config.json in that repo or folder
+            pass
+    config = model.config
+    logger.warning(
+        "No preprocessor_config.json beside the model (%s): using a default FaceVideoProcessor for %d frames of %d px.",
+        source or "in memory",
+        config.num_frames,
+        config.embedder_config.image_size,
+    )
+    return FaceVideoProcessor(num_frames=config.num_frames, image_size=config.embedder_config.image_size)
+
+
+def loaded_revision(name_or_path: str) -> str | None:
+    """The commit a Hub model was loaded from (read from the local cache), or None for a local folder."""
+    if not name_or_path or os.path.isdir(name_or_path):
+        return None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(name_or_path, "config.json")
+    except Exception:  # not a valid repo id, or no cache: the revision is simply unknown
+        return None
+    if isinstance(cached, str):
+        parts = os.path.normpath(cached).split(os.sep)
+        if len(parts) >= 3 and parts[-3] == "snapshots":
+            return parts[-2]
+    return None
+
+
+# -------------------------------------------------------------------------------------------------- inputs
+
+
+@contextmanager
+def _local_video(video):
+    """A path or bytes the processor can read; URLs are downloaded to a temporary file named like the URL's file."""
+    if isinstance(video, str) and urllib.parse.urlparse(video).scheme in ("http", "https"):
+        with tempfile.TemporaryDirectory(prefix="face_video_") as folder:
+            yield download_video(video, folder)
+    elif isinstance(video, (str, os.PathLike, bytes, bytearray, memoryview)):
+        yield bytes(video) if isinstance(video, (bytearray, memoryview)) else video
+    else:
+        raise TypeError(f"a video must be a file path, an http(s) URL or bytes, not {type(video).__name__}.")
+
+
+def download_video(
+    url: str, folder: str, max_bytes: int = MAX_DOWNLOAD_BYTES, timeout: float = DOWNLOAD_TIMEOUT_S
+) -> str:
+    """Download `url` into `folder`, refusing more than `max_bytes`.
+
+    Returns:
+        The downloaded file's path (named like the URL's last path segment).
+
+    Raises:
+        VideoDownloadError: Unreachable host, HTTP error, timeout, or a file over the size limit.
+    """
+    name = os.path.basename(urllib.parse.urlparse(url).path) or "video"
+    path = os.path.join(folder, name)
+    request = urllib.request.Request(url, headers={"User-Agent": "face-fusion-pipeline"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response, open(path, "wb") as file:
+            declared = response.headers.get("Content-Length")
+            if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+                raise VideoDownloadError(f"{url} is larger than the {max_bytes // 2**20} MiB download limit.", url)
+            received = 0
+            while chunk := response.read(1 << 20):
+                received += len(chunk)
+                if received > max_bytes:
+                    raise VideoDownloadError(f"{url} is larger than the {max_bytes // 2**20} MiB download limit.", url)
+                file.write(chunk)
+    except urllib.error.HTTPError as error:
+        reason = f"the server answered {error.code} {error.reason}"
+        raise VideoDownloadError(f"{url} could not be downloaded: {reason}.", url) from error
+    except urllib.error.URLError as error:
+        raise VideoDownloadError(f"{url} could not be downloaded: {_reason(error.reason)}.", url) from error
+    except OSError as error:  # timeouts, resets, a full disk
+        raise VideoDownloadError(f"{url} could not be downloaded: {_reason(error)}.", url) from error
+    return path
+
+
+def _reason(error: object) -> str:
+    """An exception (or a reason string) as the end of a sentence: "connection refused", "timed out"."""
+    text = (getattr(error, "strerror", None) or str(error) or type(error).__name__).strip().rstrip(".")
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+# -------------------------------------------------------------------------------------------------- helpers
+
+
+def _labels(config) -> list[str]:
+    """Label names in index order."""
+    return [config.id2label[i] for i in range(len(config.id2label))]
+
+
+def _ignore(stage: str, fraction: float) -> None:
+    """The progress callback when none is given."""
+
+
+def _rescaled(callback: ProgressCallback | None, offset: float, span: int, total: int) -> ProgressCallback | None:
+    """Map one unit's 0 -> 1 progress onto a list's scale: `(offset + span * fraction) / total`."""
+    if callback is None:
+        return None
+    return lambda stage, fraction: callback(stage, min(1.0, (offset + span * fraction) / total))
+
+
+def _collate(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Preprocessed videos (each a batch of one, same frame count) as one batch."""
+    return {
+        "pixel_values": torch.cat([item["pixel_values"] for item in items]),
+        "attention_mask": torch.cat([item["attention_mask"] for item in items]),
+        "info": [info for item in items for info in item["info"]],
+    }
+
+
+def _select(outputs: dict[str, Any], index: int) -> dict[str, Any]:
+    """Row `index` of a batched forward output, still as a batch of one."""
+    return {
+        key: value[index : index + 1] if isinstance(value, (torch.Tensor, list)) else value
+        for key, value in outputs.items()
+    }
+
+
+__all__ = ["TASK", "FaceVideoAnalysisPipeline", "VideoDownloadError", "download_video", "load_processor_for"]

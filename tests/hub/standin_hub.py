@@ -1,0 +1,176 @@
+"""A stand-in for the Hugging Face Hub's upload API on 127.0.0.1, for testing pushes without the real Hub.
+
+It answers the requests huggingface_hub's `create_repo` and `upload_folder` make (read from huggingface_hub 2.x:
+`hf_api.create_repo`, `_commit_api._fetch_upload_modes` / `_send_commit`, `lfs.post_lfs_batch_info` /
+`_upload_single_part`) and keeps what arrives, so a test can compare the received files with the folder it pushed:
+
+* ``POST /api/repos/create``                                   -> the repo is recorded
+* ``POST /api/validate-yaml``                                  -> accepted (README metadata check)
+* ``POST /api/{models|spaces}/{ns}/{name}/preupload/{rev}``     -> "lfs" for weights and videos, else "regular"
+* ``POST /[spaces/]{ns}/{name}.git/info/lfs/objects/batch``    -> basic-transfer upload URLs on this server
+* ``PUT  /lfs-upload/{oid}``                                   -> the LFS object (its sha256 is checked)
+* ``POST /api/{models|spaces}/{ns}/{name}/commit/{rev}``       -> the files of the commit (base64 or LFS pointers)
+
+Uploads must go the LFS "basic" way: run the client with ``HF_HUB_DISABLE_XET=1`` (Xet storage is another service).
+The real Hub is unreachable here; this is the only fake in the test suite.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LFS_SUFFIXES = (".safetensors", ".mp4", ".bin", ".pt")
+
+
+@dataclass
+class Repo:
+    repo_type: str
+    files: dict[str, bytes] = field(default_factory=dict)
+    commits: list[str] = field(default_factory=list)  # commit titles
+    created_with: dict = field(default_factory=dict)  # the create_repo payload
+
+
+class StandInHub:
+    """Start with `with StandInHub() as hub:`; push to `hub.endpoint`; read `hub.repos[(type, id)]`, `hub.requests`."""
+
+    def __init__(self):
+        self.repos: dict[tuple[str, str], Repo] = {}
+        self.lfs_objects: dict[str, bytes] = {}
+        self.requests: list[tuple[str, str]] = []  # (method, path) in arrival order
+        self.authorizations: set[str] = set()
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> "StandInHub":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # ------------------------------------------------------------------------------------------------ handlers
+
+    def _handle(self, method: str, path: str, headers, body: bytes) -> tuple[int, dict | None]:
+        with self._lock:
+            self.requests.append((method, path))
+            if headers.get("authorization"):
+                self.authorizations.add(headers["authorization"])
+        path = path.split("?")[0]
+        if method == "POST" and path == "/api/repos/create":
+            payload = json.loads(body)
+            repo_type = payload.get("type") or "model"
+            repo_id = f"{payload['organization']}/{payload['name']}"
+            with self._lock:
+                self.repos.setdefault((repo_type, repo_id), Repo(repo_type, created_with=payload))
+            prefix = "" if repo_type == "model" else f"{repo_type}s/"
+            return 200, {"url": f"{self.endpoint}/{prefix}{repo_id}", "name": repo_id}
+        if method == "POST" and path == "/api/validate-yaml":
+            return 200, {"errors": [], "warnings": []}
+        if match := re.fullmatch(r"/api/(model|space|dataset)s/([^/]+/[^/]+)/preupload/[^/]+", path):
+            files = json.loads(body)["files"]
+            modes = [
+                {
+                    "path": f["path"],
+                    "uploadMode": "lfs" if f["path"].endswith(LFS_SUFFIXES) and f["size"] > 0 else "regular",
+                    "shouldIgnore": False,
+                    "oid": None,
+                }
+                for f in files
+            ]
+            return (200, {"files": modes}) if self._repo(match) else (404, {"error": "Repository not found"})
+        if match := re.fullmatch(r"/(?:(space|dataset)s/)?([^/]+/[^/]+)\.git/info/lfs/objects/batch", path):
+            objects = json.loads(body)["objects"]
+            actions = [
+                {
+                    "oid": o["oid"],
+                    "size": o["size"],
+                    "authenticated": True,
+                    "actions": {"upload": {"href": f"{self.endpoint}/lfs-upload/{o['oid']}"}},
+                }
+                for o in objects
+            ]
+            return 200, {"transfer": "basic", "objects": actions}
+        if method == "PUT" and (match := re.fullmatch(r"/lfs-upload/([0-9a-f]{64})", path)):
+            if hashlib.sha256(body).hexdigest() != match.group(1):
+                return 400, {"error": "sha256 mismatch"}
+            with self._lock:
+                self.lfs_objects[match.group(1)] = body
+            return 200, {}
+        if match := re.fullmatch(r"/api/(model|space|dataset)s/([^/]+/[^/]+)/commit/[^/]+", path):
+            repo = self._repo(match)
+            if repo is None:
+                return 404, {"error": "Repository not found"}
+            received = {}
+            title = ""
+            for line in body.splitlines():
+                item = json.loads(line)
+                value = item["value"]
+                if item["key"] == "header":
+                    title = value["summary"]
+                elif item["key"] == "file":
+                    received[value["path"]] = base64.b64decode(value["content"])
+                elif item["key"] == "lfsFile":
+                    if value["oid"] not in self.lfs_objects:
+                        return 400, {"error": f"LFS object of {value['path']} was never uploaded"}
+                    received[value["path"]] = self.lfs_objects[value["oid"]]
+            with self._lock:
+                repo.files.update(received)
+                repo.commits.append(title)
+            oid = hashlib.sha1((title + "".join(sorted(received))).encode()).hexdigest()
+            return 200, {"commitUrl": f"{self.endpoint}/{match.group(2)}/commit/{oid}", "commitOid": oid,
+                         "pullRequestUrl": None}
+        return 404, {"error": f"the stand-in Hub does not serve {method} {path}"}
+
+    def _repo(self, match: re.Match) -> Repo | None:
+        return self.repos.get((match.group(1), match.group(2)))
+
+    def _handler_class(self):
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _respond(self):
+                status, payload = hub._handle(self.command, self.path, _lower(self.headers), self._body())
+                data = json.dumps(payload or {}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    chunks = []
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                        if size == 0:
+                            self.rfile.readline()
+                            return b"".join(chunks)
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            do_GET = do_POST = do_PUT = _respond
+
+            def log_message(self, *args):  # keep pytest output clean
+                pass
+
+        return Handler
+
+
+def _lower(headers) -> dict[str, str]:
+    return {key.lower(): value for key, value in headers.items()}
