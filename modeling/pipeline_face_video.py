@@ -30,7 +30,7 @@ import torch
 from PIL import Image
 from transformers import Pipeline
 
-from .processing_face_video import FaceVideoError, FaceVideoProcessor, NoFaceFoundError, VideoDecodeError
+from .processing_face_video import FaceVideoError, FaceVideoProcessor, VideoDecodeError
 
 logger = logging.getLogger(__name__)
 
@@ -209,23 +209,15 @@ class FaceVideoAnalysisPipeline(Pipeline):
         """Decode, find the face, crop and normalise: the processor's stages, one at a time for progress reports."""
         processor = self.processor_for(num_frames, face_detector)
         report = progress_callback or _ignore
-        report("decode", _STAGE_START["decode"])
         with _local_video(video) as local:
-            frames, timestamps, meta = processor.read_frames(local)
-        report("faces", _STAGE_START["faces"])
-        boxes, found = processor.detect(frames)
-        if not found.any():
-            raise NoFaceFoundError(
-                f"{meta['name']} has no detectable face in any of its {len(frames)} sampled frames.", meta["source"]
-            )
-        crops = processor.crop(frames, boxes, processor.face_angles(frames, boxes, found))
-        del frames  # full-resolution frames are the largest thing held; only the crops go on
+            faces = processor.extract_faces(local, on_stage=lambda stage: report(stage, _STAGE_START[stage]))
+        crops, found = faces["crops"], faces["face_found"]
         info = {
-            "boxes": np.asarray(boxes, dtype=np.float64),
+            "boxes": np.asarray(faces["boxes"], dtype=np.float64),
             "face_found": np.asarray(found, dtype=bool),
-            "timestamps": np.asarray(timestamps, dtype=np.float64),
-            "frame_indices": np.asarray(meta["frame_indices"], dtype=np.int64),
-            **{key: meta[key] for key in ("fps", "duration", "width", "height")},
+            "timestamps": np.asarray(faces["timestamps"], dtype=np.float64),
+            "frame_indices": np.asarray(faces["frame_indices"], dtype=np.int64),
+            **{key: faces[key] for key in ("fps", "duration", "width", "height")},
         }
         if return_face_crops:
             info["face_crops"] = [Image.fromarray(crop) for crop in crops]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, TypedDict
@@ -258,13 +258,14 @@ class FaceVideoProcessor(ImageProcessingMixin):
 
     # ----------------------------------------------------------------------------------------------- all at once
 
-    def extract_faces(self, video: VideoInput) -> dict[str, Any]:
+    def extract_faces(self, video: VideoInput, on_stage: Callable[[str], None] | None = None) -> dict[str, Any]:
         """Stages 1-4 (decode, detect, level, crop) on one video: everything but the normalisation.
 
         For callers that batch uint8 crops across videos (a quarter of the memory of float pixels) or show them.
 
         Args:
             video: Path to a video file, or its raw bytes.
+            on_stage: Called with "decode", then "faces", as each stage starts (progress reports).
 
         Returns:
             ``crops`` (T, S, S, 3) uint8 RGB, ``boxes`` (T, 4) float32 face boxes [x1, y1, x2, y2] in the video's
@@ -277,7 +278,11 @@ class FaceVideoProcessor(ImageProcessingMixin):
             VideoDecodeError: The file cannot be decoded.
             NoFaceFoundError: No sampled frame shows a face.
         """
+        if on_stage is not None:
+            on_stage("decode")
         frames, timestamps, meta = self.read_frames(video)
+        if on_stage is not None:
+            on_stage("faces")
         boxes, found = self.detect(frames)
         if not found.any():
             raise NoFaceFoundError(
