@@ -1,0 +1,224 @@
+"""How much the web server adds: `/predict` through `python app.py` beside the pipeline called directly.
+
+Both sides analyse the same video with the same options (timeline and face crops, as the page asks for), so the ratio
+of their latencies is the server's overhead: upload, the length check, queue, drawing the charts and gallery, and the
+client downloading the results. Direct and served calls alternate, so drifting machine load hits both alike. The
+server's peak memory is its resident-set high-water mark (Linux VmHWM).
+
+Usage:
+    python benchmarks/bench_app.py [--model ID_OR_PATH] [--video clip.mp4] [--repeats 5] [--json OUT]
+
+Without --model a tiny seeded face-fusion is exported to a temporary folder (seconds per call, so the overhead shows);
+without --video the 720p, 15 s, 30 fps benchmark clip of tests/videos.py is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+def tiny_model(folder: Path) -> Path:
+    """A tiny seeded face-fusion, exported as the Hub repo folder the app loads."""
+    import torch
+
+    from modeling import FaceFusionModel
+    from modeling.processing_face_video import FaceVideoProcessor
+    from tests.tiny_configs import IMAGE_SIZE, NUM_FRAMES, tiny_fusion_config
+    from training.export_hub import export_model_repo
+
+    run = folder / "run"
+    torch.manual_seed(0)
+    FaceFusionModel(tiny_fusion_config()).eval().save_pretrained(run)
+    FaceVideoProcessor(num_frames=NUM_FRAMES, image_size=IMAGE_SIZE, face_detector="auto").save_pretrained(run)
+    return export_model_repo("face-fusion", run, folder / "face-fusion")
+
+
+def timed(call) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's resident-set high-water mark, in MiB (Linux)."""
+    return _status_mb(pid, "VmHWM")
+
+
+def rss_mb(pid: int) -> float:
+    return _status_mb(pid, "VmRSS")
+
+
+def _status_mb(pid: int, key: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {key} in /proc/{pid}/status: memory figures need Linux")
+
+
+@contextmanager
+def app_process(model: str, workdir: Path):
+    """`python app.py --model MODEL` on a free port; yields (process, url, seconds to the first served page)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "FACE_FUSION_EXAMPLES_DIR": str(workdir / "examples")}
+    url = f"http://127.0.0.1:{port}/"
+    with open(workdir / "app.log", "wb") as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "app.py", "--model", model, "--port", str(port)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"app.py exited: {(workdir / 'app.log').read_text()[-2000:]}")
+                try:
+                    urllib.request.urlopen(url + "config", timeout=2).close()
+                    break
+                except OSError:
+                    time.sleep(0.25)
+            yield process, url, time.perf_counter() - started
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def bench(model: str, video: Path, repeats: int, warmup: int, concurrent: int, workdir: Path) -> dict:
+    """Direct and served calls alternate, so a change in the machine's load hits both sides alike."""
+    from gradio_client import Client, handle_file
+
+    import app
+
+    with app_process(model, workdir) as (process, url, startup_s):
+        idle_mb = rss_mb(process.pid)
+        pipe, fallback_reason = app.load_pipeline(model)  # loaded as the app loads it, called as the app calls it
+        client = Client(url, verbose=False)
+
+        def direct():
+            pipe(str(video), timeline_window=app.Settings().timeline_window, return_face_crops=True)
+
+        def served():
+            client.predict(handle_file(str(video)), api_name="/predict")
+
+        for _ in range(warmup):
+            direct()
+            served()
+        direct_s, served_s = [], []
+        for _ in range(repeats):
+            direct_s.append(timed(direct))
+            served_s.append(timed(served))
+
+        def concurrently():  # the queue runs two analyses at a time by default
+            threads = [threading.Thread(target=served) for _ in range(concurrent)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+
+        concurrent_s = timed(concurrently)
+        return {
+            "untrained_fallback": fallback_reason is not None,
+            "direct": direct_s,
+            "server": {
+                "seconds": served_s,
+                "startup_s": startup_s,
+                "idle_rss_mb": idle_mb,
+                "peak_rss_mb": peak_rss_mb(process.pid),
+                "concurrent_requests": concurrent,
+                "concurrent_wall_s": concurrent_s,
+            },
+        }
+
+
+def summary(seconds: list[float]) -> dict:
+    return {"median_s": statistics.median(seconds), "mean_s": statistics.fmean(seconds), "min_s": min(seconds)}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="Hub id or folder (default: a tiny seeded model, exported to a temp folder)")
+    parser.add_argument("--video", help="video file (default: the 720p, 15 s, 30 fps benchmark clip)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--concurrent", type=int, default=2, help="requests sent at once in the concurrency run")
+    parser.add_argument("--json", dest="json_out", help="write the results here as JSON")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="bench-app-") as tmp:
+        workdir = Path(tmp)
+        model = args.model or str(tiny_model(workdir))
+        if args.video:
+            video = Path(args.video)
+        else:
+            from tests.videos import benchmark_video
+
+            video = benchmark_video(workdir / "benchmark.mp4")
+        measured = bench(model, video, args.repeats, args.warmup, args.concurrent, workdir)
+
+    direct_summary, server_summary = summary(measured["direct"]), summary(measured["server"]["seconds"])
+    results = {
+        "model": args.model or "tiny seeded face-fusion (tests/tiny_configs.py)",
+        "untrained_fallback": measured["untrained_fallback"],
+        "video": args.video or "tests/videos.py benchmark_video: 1280x720, 15 s, 30 fps",
+        "repeats": args.repeats,
+        "direct": {**direct_summary, "seconds": measured["direct"]},
+        "server": {**server_summary, **measured["server"]},
+        "overhead_ratio": server_summary["median_s"] / direct_summary["median_s"],
+        "overhead_s": server_summary["median_s"] - direct_summary["median_s"],
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+    }
+    print(table(results))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(results, indent=2))
+    return results
+
+
+def table(results: dict) -> str:
+    direct, server = results["direct"], results["server"]
+    rows = [
+        ("pipeline called directly", f"{direct['median_s']:.3f}", f"{direct['min_s']:.3f}", ""),
+        ("/predict through the server", f"{server['median_s']:.3f}", f"{server['min_s']:.3f}", ""),
+        ("server overhead", f"{results['overhead_s']:+.3f}", "", f"x{results['overhead_ratio']:.2f}"),
+        (f"{server['concurrent_requests']} concurrent requests (wall)", f"{server['concurrent_wall_s']:.3f}", "", ""),
+        ("server start-up (to first page)", f"{server['startup_s']:.1f}", "", ""),
+        ("server memory: idle / peak RSS (MiB)", f"{server['idle_rss_mb']:.0f}", "", f"{server['peak_rss_mb']:.0f}"),
+    ]
+    lines = [
+        f"model: {results['model']}" + (" (untrained fallback)" if results["untrained_fallback"] else ""),
+        f"video: {results['video']}; {results['repeats']} timed calls each",
+        "",
+        f"| {'measure':<40} | {'median s':>9} | {'min s':>7} | {'ratio/peak':>10} |",
+        f"|{'-' * 42}|{'-' * 11}|{'-' * 9}|{'-' * 12}|",
+    ]
+    lines += [f"| {name:<40} | {a:>9} | {b:>7} | {c:>10} |" for name, a, b, c in rows]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""What a benchmark ran on: CPU model and cores, library versions, and the GPU when there is one.
+
+Every benchmark stores this beside its numbers, since a timing means nothing without the machine it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name (Linux /proc/cpuinfo), or what `platform` knows."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def machine_info() -> dict:
+    """CPU, cores, Python, torch and GPU facts as a JSON-able dict."""
+    import torch
+
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    info = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_model": cpu_model(),
+        "logical_cores": os.cpu_count(),
+        "usable_cores": usable,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "cuda_available": torch.cuda.is_available(),
+        "gpu": None,
+        "gpu_count": 0,
+    }
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+        info["gpu_count"] = torch.cuda.device_count()
+        info["cuda"] = torch.version.cuda
+    return info
+
+
+def describe(info: dict) -> str:
+    """One line for a benchmark's printed table."""
+    gpu = f", GPU {info['gpu']} x{info['gpu_count']}" if info.get("gpu") else ", no GPU"
+    return (
+        f"{info['cpu_model']} ({info['usable_cores']} of {info['logical_cores']} cores usable){gpu}; "
+        f"Python {info['python']}, torch {info['torch']}"
+    )

@@ -1,0 +1,259 @@
+"""The web app through its API: `python app.py` as a real server process, driven with gradio_client.
+
+Covers the `/predict` JSON contract on a real video, one clear message for each kind of bad input (and a server that
+keeps serving), two concurrent requests, the untrained fallback with its banner, the progress stages and the
+example videos.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import urllib.request
+from pathlib import Path
+
+import httpx
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+import app
+from modeling.processing_face_video import FaceVideoProcessor
+from tests.app.conftest import MAX_DURATION_S, MODEL_ID, free_port
+from tests.tiny_configs import NUM_FRAMES
+
+EMOTIONS = ["neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise"]
+TRAITS = ["openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism"]
+
+
+def predict(client: Client, video: Path | None):
+    return client.predict(handle_file(str(video)) if video else None, api_name="/predict")
+
+
+def page_texts(url: str) -> str:
+    """Every component value and label of the served page, as one string."""
+    with urllib.request.urlopen(url + "config", timeout=10) as response:
+        config = json.load(response)
+    return json.dumps([component.get("props", {}) for component in config["components"]], ensure_ascii=False)
+
+
+def assert_json_contract(data: dict) -> None:
+    assert set(EMOTIONS) == set(data["emotions"])
+    scores = list(data["emotions"].values())
+    assert scores == sorted(scores, reverse=True), "emotions are listed most likely first"
+    assert sum(scores) == pytest.approx(1.0, abs=1e-4)
+    assert list(data["traits"]) == TRAITS
+    assert all(0.0 <= value <= 1.0 for value in data["traits"].values())
+    assert len(data["frames"]) == NUM_FRAMES
+    for frame in data["frames"]:
+        assert set(frame) == {"index", "timestamp", "box", "face_found"}
+        assert (frame["box"] is not None) == frame["face_found"]
+    assert data["timeline"], "the emotion timeline has points"
+    assert all(set(point["emotions"]) == set(EMOTIONS) for point in data["timeline"])
+    video = data["video"]
+    assert video["num_frames_sampled"] == NUM_FRAMES and 0 < video["faces_found"] <= NUM_FRAMES
+    assert video["width"] == 320 and video["height"] == 240 and video["duration"] == pytest.approx(2.0, abs=0.1)
+    assert "face_crops" not in data
+
+
+# ------------------------------------------------------------------------------------------------- real process
+
+
+def test_predict_returns_the_json_contract_and_every_view(client, videos):
+    data, label, traits_plot, traits_text, timeline_plot, gallery, download = predict(client, videos["face"])
+
+    assert_json_contract(data)
+    assert data["model"]["name_or_path"] == MODEL_ID
+    assert re.fullmatch(r"[0-9a-f]{40}", data["model"]["revision"]), "the planted Hub snapshot's commit"
+    assert all(frame["face_found"] for frame in data["frames"]), "the astronaut is on every frame"
+
+    assert label["label"] == max(data["emotions"], key=data["emotions"].get)
+    assert {item["label"] for item in label["confidences"]} == set(EMOTIONS)
+    assert traits_plot["data"] and len(traits_plot["data"]) == 5
+    assert "Openness" in traits_text and "Neuroticism" in traits_text
+    assert len(timeline_plot["data"]) == len(data["timeline"]) * 7
+    assert len(gallery) == NUM_FRAMES and all(Path(item["image"]).is_file() for item in gallery)
+    assert gallery[0]["caption"].startswith(f"frame {data['frames'][0]['index']} ·")
+    assert json.loads(Path(download).read_text()) == data
+
+
+def test_frames_without_a_face_are_marked_in_the_gallery(client, videos):
+    data, *_, gallery, _ = predict(client, videos["gap"])
+
+    missing = [i for i, frame in enumerate(data["frames"]) if not frame["face_found"]]
+    assert missing and len(missing) < NUM_FRAMES
+    for i, item in enumerate(gallery):
+        assert ("no face found" in item["caption"]) == (i in missing), item["caption"]
+
+
+BAD_INPUTS = {  # kind -> words the one sentence must contain
+    "text": "could not be decoded",
+    "truncated": "could not be decoded",
+    "empty": "empty",
+    "audio_only": "no video stream",
+    "faceless": "no detectable face",
+    "too_long": f"limit of {MAX_DURATION_S} seconds",
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_INPUTS))
+def test_bad_input_gets_one_clear_sentence(client, videos, kind):
+    with pytest.raises(AppError) as caught:
+        predict(client, videos[kind])
+    message = str(caught.value)
+    assert BAD_INPUTS[kind] in message, message
+    assert videos[kind].name in message, "the message names the file"
+    assert "\n" not in message and "Traceback" not in message and message.endswith("."), message
+
+
+def test_missing_video_gets_a_message(client):
+    with pytest.raises(AppError, match="Upload or record a video first"):
+        predict(client, None)
+
+
+def test_too_large_upload_is_refused_with_its_reason(app_server, client, videos):
+    with pytest.raises(ValueError, match="exceeds the maximum file size"):  # gradio_client checks first
+        predict(client, videos["too_large"])
+    # Any other client is stopped by the server itself, before the file lands on its disk.
+    with open(videos["too_large"], "rb") as file:
+        response = httpx.post(app_server.url + "gradio_api/upload", files={"files": ("large.mp4", file)}, timeout=60)
+    assert response.status_code == 413
+    assert "maximum allowed size" in response.text
+
+
+def test_server_keeps_serving_after_bad_input(app_server, client, videos):
+    for kind in ("text", "faceless"):
+        with pytest.raises(AppError):
+            predict(client, videos[kind])
+    assert_json_contract(predict(client, videos["face"])[0])
+    assert app_server.process.poll() is None
+    assert "Traceback" not in app_server.log_text(), "bad input is not a crash"
+
+
+def test_two_concurrent_requests_both_complete(app_server, videos):
+    results, errors = [], []
+
+    def run(video):
+        try:
+            results.append(predict(Client(app_server.url, verbose=False), video)[0])
+        except Exception as error:  # reported below, with the thread's error
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(videos[kind],)) for kind in ("face", "gap")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors and len(results) == 2
+    for data in results:
+        assert_json_contract(data)
+
+
+def test_model_is_loaded_once_not_per_request(app_server, client, videos):
+    predict(client, videos["face"])
+    predict(client, videos["gap"])
+    assert len(re.findall(r"Loading weights: +100%", app_server.log_text())) == 1  # transformers' load bar
+
+
+def test_page_shows_model_detector_and_examples_without_banner(app_server):
+    texts = page_texts(app_server.url)
+    assert f"`{MODEL_ID}`" in texts and "revision `" in texts
+    assert "Haar cascade" in texts, "face-alignment weights are missing, so the bundled detector runs"
+    assert "Untrained model" not in texts
+    for name in app.EXAMPLES:
+        assert name in texts
+    assert "Could not load" not in app_server.log_text()
+
+
+# ------------------------------------------------------------------------------------------------- in process
+
+
+@pytest.fixture(scope="module")
+def fallback(tiny_fallback_config, monkeypatch_module, tmp_path_factory):
+    """The app's fallback when its model cannot be loaded (a tiny fallback architecture, for speed)."""
+    monkeypatch_module.setattr(app, "FALLBACK_CONFIG", str(tiny_fallback_config))
+    missing = tmp_path_factory.mktemp("nothing") / "no-model-here"
+    pipe, reason = app.load_pipeline(str(missing))
+    return pipe, reason, str(missing)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def test_unloadable_model_falls_back_to_the_untrained_architecture_with_a_banner(fallback, videos):
+    pipe, reason, missing = fallback
+    assert reason, "the reason the configured model could not be loaded is shown"
+    settings = app.Settings(model=missing, port=free_port(), max_upload_mb=5, max_duration_s=60)
+    demo = app.build_demo(pipe, settings, reason)
+    assert demo.analytics_enabled is False
+    app.launch(demo, settings, prevent_thread_lock=True, quiet=True)
+    try:
+        texts = page_texts(demo.local_url)
+        assert "Untrained model: predictions are random" in texts
+        data = predict(Client(demo.local_url, verbose=False), videos["face"])[0]
+        assert_json_contract(data)
+    finally:
+        demo.close()
+
+
+def test_a_trainers_output_folder_loads_without_fallback(tiny_trained_run):
+    pipe, reason = app.load_pipeline(str(tiny_trained_run))
+    assert reason is None
+    assert pipe.model.name_or_path == str(tiny_trained_run)
+
+
+def test_default_model_offline_falls_back(fallback):
+    pipe, reason = app.load_pipeline(app.DEFAULT_MODEL)
+    assert reason is not None and isinstance(pipe, app.FaceVideoAnalysisPipeline)
+
+
+def test_progress_goes_through_the_four_stages_in_order(fallback, videos):
+    pipe = fallback[0]
+    calls = []
+    app.analyze_video(pipe, str(videos["face"]), app.Settings(), lambda fraction, text: calls.append((fraction, text)))
+    texts = [text for _, text in calls]
+    order = [app.STAGE_TEXT[stage] for stage in ("decode", "faces", "embed", "predict")]
+    assert [text for i, text in enumerate(texts) if i == 0 or text != texts[i - 1]] == order
+    fractions = [fraction for fraction, _ in calls]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
+def test_queue_and_upload_limits_are_set(fallback):
+    pipe, reason, missing = fallback
+    settings = app.Settings(model=missing, port=free_port(), max_upload_mb=3, concurrency=2, max_queue=16)
+    demo = app.build_demo(pipe, settings, reason)
+    app.launch(demo, settings, prevent_thread_lock=True, quiet=True)
+    try:
+        assert demo.max_file_size == 3 * 2**20
+        assert demo._queue.max_size == 16
+        assert demo._queue.default_concurrency_limit == 2
+        predict_fn = next(fn for fn in demo.fns.values() if fn.api_name == "predict")
+        assert predict_fn.concurrency_limit == "default", "/predict runs under the queue's limit"
+    finally:
+        demo.close()
+
+
+def test_example_videos_are_real_h264_clips(tmp_path):
+    import av
+
+    paths = app.make_example_videos(tmp_path)
+    assert [path.name for path in paths] == list(app.EXAMPLES)
+    processor = FaceVideoProcessor(num_frames=8, face_detector="haar")
+    found = {}
+    for path in paths:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
+        frames, _, meta = processor.read_frames(str(path))
+        assert meta["duration"] == pytest.approx(3.0, abs=0.1)
+        found[path.name] = processor.detect(frames)[1]
+    assert found["astronaut_close_up.mp4"].all()
+    assert found["astronaut_steps_out.mp4"].any() and not found["astronaut_steps_out.mp4"].all()
+    assert not found["cat_no_face.mp4"].any()
+    mtimes = [path.stat().st_mtime_ns for path in paths]
+    app.make_example_videos(tmp_path)
+    assert [path.stat().st_mtime_ns for path in paths] == mtimes, "existing examples are kept, not rewritten"

@@ -1,0 +1,177 @@
+"""The web page in a real browser: Playwright driving Debian's Chromium (headless, nothing downloaded) against
+`python app.py` running as a server process. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from fractions import Fraction
+
+import av
+import pytest
+
+from tests.app.conftest import MAX_UPLOAD_MB
+from tests.tiny_configs import NUM_FRAMES
+from tests.videos import astronaut_head, paste, render_frames
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+EMOTIONS = ["neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise"]
+TIMEOUT_MS = 90_000
+
+pytestmark = pytest.mark.skipif(
+    not os.access(CHROMIUM, os.X_OK), reason="needs Debian's chromium: apt-get install -y chromium (.ci/run does)"
+)
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:  # one per module: the sync API does not nest
+        yield playwright
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="module")
+def camera_clip(tmp_path_factory):
+    """A face clip as Y4M, which Chromium's fake camera plays in a loop instead of its test pattern."""
+    path = tmp_path_factory.mktemp("camera") / "face.y4m"
+    head = astronaut_head()
+    frames = render_frames(30, (320, 240), lambda canvas, t: paste(canvas, head, (128 + 64 * t, 120), 170))
+    with av.open(str(path), mode="w", format="yuv4mpegpipe") as container:
+        stream = container.add_stream("rawvideo", rate=Fraction(15))
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+@pytest.fixture(scope="module")
+def camera_browser(playwright, camera_clip):
+    """Chromium whose webcam is a fake device playing `camera_clip`, with the permission prompt answered."""
+    fake_camera = [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera_clip}",
+    ]
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + fake_camera)
+    yield browser
+    browser.close()
+
+
+@contextmanager
+def opened_page(browser, url, **context_options):
+    """A fresh page on the app; yields it, then checks that nothing was requested from outside the machine."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, **context_options)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    outside = []  # requests leaving the machine: none are expected (no fonts, no CDN, no analytics)
+    local = ("http://127.0.0.1", "data:", "blob:")
+    page.on("request", lambda request: None if request.url.startswith(local) else outside.append(request.url))
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_role("button", name="Analyze").wait_for()
+    yield page
+    context.close()
+    assert not outside, outside
+
+
+@pytest.fixture
+def page(browser, app_server):
+    with opened_page(browser, app_server.url) as page:
+        yield page
+
+
+def wait_for_emotions(page) -> None:
+    emotions = page.locator("#emotions")
+    for label in EMOTIONS:
+        emotions.get_by_text(label, exact=True).first.wait_for()
+
+
+def upload(page, path) -> None:
+    page.locator("#video-input input[type=file]").first.set_input_files(str(path))
+
+
+def test_upload_analyze_and_see_every_result(page, videos, artifacts):
+    upload(page, videos["gap"])
+    page.locator("#video-input video").first.wait_for()
+    page.get_by_role("button", name="Analyze").click()
+
+    page.locator("#traits-text").get_by_text("Openness").wait_for()
+    wait_for_emotions(page)
+    page.locator("#traits canvas, #traits svg").first.wait_for()
+    page.locator("#timeline canvas, #timeline svg").first.wait_for()
+    gallery = page.locator("#faces img")
+    gallery.nth(NUM_FRAMES - 1).wait_for()
+    assert gallery.count() == NUM_FRAMES
+    assert page.locator("#faces").get_by_text("no face found").count() > 0, "face-less frames are marked"
+    assert "org/face-fusion" in page.locator("#model-info").inner_text()
+    page.screenshot(path=str(artifacts / "app_result.png"), full_page=True)
+
+
+def test_bad_file_shows_one_clear_message(page, videos, artifacts):
+    upload(page, videos["text"])
+    page.get_by_role("button", name="Analyze").click()
+    page.get_by_text("notes.mp4 could not be decoded").first.wait_for()
+    page.screenshot(path=str(artifacts / "app_bad_input.png"), full_page=True)
+
+
+def test_too_large_file_is_refused_on_the_page(page, videos):
+    upload(page, videos["too_large"])
+    page.get_by_text(f"exceed the maximum allowed size of {MAX_UPLOAD_MB:.1f}").first.wait_for()
+
+
+def test_clicking_an_example_loads_it_for_analysis(page):
+    page.get_by_text("Close-up: a slow zoom onto a face").click()
+    page.locator("#video-input video").first.wait_for()
+    page.get_by_role("button", name="Analyze").click()
+    wait_for_emotions(page)
+    page.locator("#faces img").nth(NUM_FRAMES - 1).wait_for()
+
+
+@pytest.fixture(scope="module")
+def webcam_analysis(camera_browser, app_server, artifacts) -> list[str]:
+    """Record two seconds with the (fake) webcam, press Analyze; returns the face gallery's captions."""
+    with opened_page(camera_browser, app_server.url, permissions=["camera", "microphone"]) as page:
+        page.get_by_role("button", name="Capture from camera").click()
+        page.get_by_text("Click to Access Webcam").click()
+        page.get_by_role("button", name="start recording").click()
+        time.sleep(2)
+        page.get_by_role("button", name="start recording").click()  # the same button stops
+        page.locator("#video-input video").first.wait_for()
+        page.get_by_role("button", name="Analyze").click()
+        wait_for_emotions(page)
+        page.locator("#faces img").nth(NUM_FRAMES - 1).wait_for()
+        page.screenshot(path=str(artifacts / "app_webcam.png"), full_page=True)
+        return page.locator("#faces .caption-label, #faces [class*=caption]").all_inner_texts()
+
+
+def test_webcam_recording_is_analyzed(webcam_analysis):
+    assert len(webcam_analysis) == NUM_FRAMES, webcam_analysis
+    assert all(caption.startswith("frame ") for caption in webcam_analysis)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="FaceVideoProcessor.read_frames samples frame 0 only of a MediaRecorder WebM (no duration or frame count "
+    "in its header: decord refuses it and PyAV's estimate is 1 frame); remove this mark once it counts the frames",
+)
+def test_webcam_recording_is_sampled_across_its_length(webcam_analysis):
+    assert len(set(webcam_analysis)) == NUM_FRAMES, webcam_analysis
