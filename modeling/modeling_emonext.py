@@ -111,6 +111,7 @@ class EmoNeXtImageClassifierOutput(ModelOutput):
 
 class EmoNeXtPreTrainedModel(PreTrainedModel):
     config_class = EmoNeXtConfig
+    accepts_loss_kwargs = False  # the loss is a per-sample mean: Trainer must scale it for accumulation
     base_model_prefix = "emonext"
     main_input_name = "pixel_values"
     input_modalities = ("image",)

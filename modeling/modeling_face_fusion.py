@@ -89,6 +89,7 @@ class FaceFusionCrossAttention(nn.Module):
 
 class FaceFusionPreTrainedModel(PreTrainedModel):
     config_class = FaceFusionConfig
+    accepts_loss_kwargs = False  # the loss is a per-sample mean: Trainer must scale it for accumulation
     base_model_prefix = "face_fusion"
     main_input_name = "pixel_values"
     input_modalities = ("video",)

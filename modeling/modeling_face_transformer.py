@@ -99,6 +99,7 @@ class FaceTransformerEncoder(nn.Module):
 
 class FaceTransformerPreTrainedModel(PreTrainedModel):
     config_class = FaceTransformerConfig
+    accepts_loss_kwargs = False  # the loss is a per-sample mean: Trainer must scale it for accumulation
     base_model_prefix = "encoder"
     main_input_name = "frame_embeddings"
     _no_split_modules = ["TransformerEncoderLayer"]

@@ -217,8 +217,13 @@ class FaceVideoAnalysisPipeline(Pipeline):
         """Decode, find the face, crop and normalise: the processor's stages, one at a time for progress reports."""
         processor = self.processor_for(num_frames, face_detector)
         report = progress_callback or _ignore
+
+        def on_stage(stage: str):
+            if stage in _STAGE_START:  # the processor's "crop" is part of the pipeline's "faces" stage
+                report(stage, _STAGE_START[stage])
+
         with _local_video(video) as local:
-            faces = processor.extract_faces(local, on_stage=lambda stage: report(stage, _STAGE_START[stage]))
+            faces = processor.extract_faces(local, on_stage=on_stage)
         crops, found = faces["crops"], faces["face_found"]
         info = {
             "boxes": np.asarray(faces["boxes"], dtype=np.float64),

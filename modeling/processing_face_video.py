@@ -265,7 +265,7 @@ class FaceVideoProcessor(ImageProcessingMixin):
 
         Args:
             video: Path to a video file, or its raw bytes.
-            on_stage: Called with "decode", then "faces", as each stage starts (progress reports).
+            on_stage: Called with "decode", "faces" and "crop" as each stage starts (progress reports, timing).
 
         Returns:
             ``crops`` (T, S, S, 3) uint8 RGB, ``boxes`` (T, 4) float32 face boxes [x1, y1, x2, y2] in the video's
@@ -289,6 +289,8 @@ class FaceVideoProcessor(ImageProcessingMixin):
                 f"{meta['name']} has no detectable face in any of its {len(frames)} sampled frames.",
                 meta["source"],
             )
+        if on_stage is not None:
+            on_stage("crop")
         angles = self.face_angles(frames, boxes, found)
         crops = self.crop(frames, boxes, angles)
         angles = np.zeros(len(frames), np.float32) if angles is None else angles

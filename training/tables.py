@@ -126,6 +126,10 @@ def load_training_table(path_or_hub_id: str | Path, target: str) -> DatasetDict:
             raise TableError(f"{path}: a training table is a folder written by save_to_disk or a Hub id, not a file.")
         try:
             loaded = datasets.load_from_disk(str(path))
+        except IndexError:
+            # datasets writes no data file for an empty split, and load_from_disk then fails with an IndexError.
+            empty = sorted(split.name for split in path.iterdir() if split.is_dir() and not any(split.glob("*.arrow")))
+            raise TableError(f"{path}: split {(empty or ['?'])[0]!r} is empty; every split needs rows.") from None
         except (FileNotFoundError, ValueError, OSError, KeyError) as error:
             raise TableError(f"{path}: not a dataset folder written by save_to_disk ({_one_line(error)}).") from None
         if isinstance(loaded, Dataset):

@@ -1,0 +1,454 @@
+"""training/extract_embeddings.py over real video trees (CMU-MOSEI and FIV2 layouts) with a tiny EmoNeXt.
+
+Real H.264 files from tests/videos.py, the real processor (Haar faces), real processes for the kill-and-resume and
+`accelerate launch` runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pytest
+import torch
+
+from modeling import EmoNeXtForImageClassification, EmoNeXtModel, FaceFusionModel, TraitTransformerModel
+from modeling.processing_face_video import FaceVideoProcessor
+from tests import videos
+from tests.hub_cache import plant_in_hf_cache
+from tests.tiny_configs import (
+    EMBEDDING_DIM,
+    IMAGE_SIZE,
+    NUM_FRAMES,
+    tiny_emonext_config,
+    tiny_fusion_config,
+    tiny_trait_config,
+)
+from training.extract_embeddings import ExtractionError, load_embedder, main, weights_fingerprint
+from training.shards import PUBLISHING_DIR, SHARDS_DIR, ShardStore
+from training.tables import embedding_features
+from training.video_datasets import VideoLayoutError, list_videos, share_of_process
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "training" / "extract_embeddings.py"
+# Distinct face videos (each gives its own embeddings), then the files that must be skipped.
+FACE_CLIPS = {
+    "moving": videos.moving_face_video,
+    "gap": videos.face_gap_video,  # no face in the middle third: the mask has zeros there
+    "two_faces": videos.two_faces_video,
+    "red": videos.red_background_face_video,
+    "single_frame": videos.single_frame_video,
+}
+BAD_CLIPS = {
+    "empty": (videos.empty_file, "VideoDecodeError", "the file is empty"),
+    "text": (videos.text_file, "VideoDecodeError", "not a video file"),
+    "truncated": (videos.truncated_video, "VideoDecodeError", "truncated"),
+    "audio_only": (videos.audio_only_file, "VideoDecodeError", "no video stream"),
+    "faceless": (videos.faceless_video, "NoFaceFoundError", "no detectable face"),
+}
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("clips")
+    made = {name: write(folder / f"{name}.mp4") for name, write in FACE_CLIPS.items()}
+    made.update({name: write(folder / f"{name}.mp4") for name, (write, _, _) in BAD_CLIPS.items()})
+    return made
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("tiny_emonext")
+    torch.manual_seed(0)
+    EmoNeXtModel(tiny_emonext_config()).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Tiny convolutions run fastest on one thread, and the suite shares two cores with other work."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def place(clips: dict[str, Path], folder: Path, names: dict[str, str]) -> None:
+    """Copies clips into a dataset folder: {video_id: clip name}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for video_id, clip in names.items():
+        shutil.copyfile(clips[clip], folder / f"{video_id}.mp4")
+
+
+def options(model: Path, base: Path, output: Path, *extra, dataset="cmu-mosei", split="train") -> list[str]:
+    return [
+        "--dataset", dataset, "--split", split, "--base_path", str(base), "--output_root", str(output),
+        "--model", str(model), "--num_frames", str(NUM_FRAMES), "--face_detector", "haar", "--num_workers", "0",
+        "--batch_size", "8", *map(str, extra),
+    ]
+
+
+def read_failures(split_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (split_dir / "failures.jsonl").read_text().splitlines()]
+
+
+def expected_row(model: EmoNeXtModel, video: Path) -> tuple[np.ndarray, np.ndarray]:
+    """What the table must hold for one video: the processor's crops through the model, one video at a time."""
+    features = FaceVideoProcessor(NUM_FRAMES, IMAGE_SIZE, "haar")(video)
+    with torch.inference_mode():
+        embeddings = model(features["pixel_values"]).pooler_output
+    return embeddings.numpy(), features["attention_mask"].numpy()
+
+
+def assert_same_table(first: datasets.Dataset, second: datasets.Dataset) -> None:
+    """Bit-identical: with one --batch_size every forward pass has one shape, whatever the chunking."""
+    assert first["video_id"] == second["video_id"]
+    assert first["attention_mask"] == second["attention_mask"]
+    embeddings = [table.with_format("numpy")["embeddings"][:] for table in (first, second)]
+    np.testing.assert_array_equal(*embeddings)
+
+
+# --------------------------------------------------------------------------------------------------- layouts
+
+
+def touch(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+
+
+def test_cmu_mosei_layout_reads_train_and_the_test_full_folders(tmp_path):
+    for name in ("train/-3g5yACwYnA_0.mp4", "train/b_1.mp4", "train/notes.txt", "test_full/dev/c_2.MP4",
+                 "test_full/test/d_3.mp4"):
+        touch(tmp_path / name)
+    assert [v.video_id for v in list_videos("cmu-mosei", tmp_path, "train")] == ["-3g5yACwYnA_0", "b_1"]
+    assert [v.video_id for v in list_videos("cmu-mosei", tmp_path, "dev")] == ["c_2"]
+    assert [v.path for v in list_videos("cmu-mosei", tmp_path, "test")] == [tmp_path / "test_full/test/d_3.mp4"]
+    with pytest.raises(VideoLayoutError, match="no split 'val'"):
+        list_videos("cmu-mosei", tmp_path, "val")
+
+
+def test_fiv2_layout_reads_the_named_folders_and_keeps_the_folder(tmp_path):
+    for name in ("train/training80_01/J4GQm9j0JZ0.003.mp4", "train/training80_01/AAAAAAAAAAA.001.mp4",
+                 "train/training80_02/BBBBBBBBBBB.002.mp4"):
+        touch(tmp_path / name)
+    chosen = list_videos("fiv2", tmp_path, "train", ["training80_02"])
+    assert [(v.video_id, v.folder) for v in chosen] == [("BBBBBBBBBBB.002", "training80_02")]
+    assert [v.video_id for v in list_videos("fiv2", tmp_path, "train")] == [
+        "AAAAAAAAAAA.001", "BBBBBBBBBBB.002", "J4GQm9j0JZ0.003"]
+    with pytest.raises(VideoLayoutError, match="no sub-folder training80_09"):
+        list_videos("fiv2", tmp_path, "train", ["training80_09"])
+    touch(tmp_path / "train/training80_02/J4GQm9j0JZ0.003.mp4")
+    with pytest.raises(VideoLayoutError, match="'J4GQm9j0JZ0.003' is both"):
+        list_videos("fiv2", tmp_path, "train")
+
+
+def test_each_process_takes_every_kth_video_and_together_they_take_all():
+    items = [f"v{i:02d}" for i in range(11)]
+    shares = [share_of_process(items, rank, 3) for rank in range(3)]
+    assert shares[0] == ["v00", "v03", "v06", "v09"]
+    assert sorted(sum(shares, [])) == items
+    assert {len(share) for share in shares} == {3, 4}
+
+
+# ------------------------------------------------------------------------------------------------ extraction
+
+
+def test_cmu_mosei_extraction_writes_one_table_per_split(tmp_path, clips, tiny_model, capsys):
+    base, out = tmp_path / "mosei", tmp_path / "emb"
+    train = {"vidA_0": "moving", "vidB_0": "gap", "vidC_1": "two_faces", "vidD_2": "red"}
+    place(clips, base / "train", train)
+    place(clips, base / "test_full" / "dev", {"vidE_0": "single_frame"})
+
+    # batches of 4 crops with 6 crops per video: batches straddle videos, which must not mix their rows
+    train_options = options(tiny_model, base, out, "--chunk_size", 3)
+    train_options[train_options.index("--batch_size") + 1] = "4"
+    assert main(train_options) == 0
+    assert "4 embedded now" in capsys.readouterr().out
+    assert main(options(tiny_model, base, out, split="dev")) == 0
+
+    table = datasets.load_from_disk(str(out / "train"))
+    assert table.features == embedding_features(NUM_FRAMES, EMBEDDING_DIM, "float16")
+    assert table["video_id"] == sorted(train)
+    model = EmoNeXtModel.from_pretrained(tiny_model).eval()
+    for row in table.with_format("numpy"):
+        embeddings, mask = expected_row(model, clips[train[row["video_id"]]])
+        np.testing.assert_allclose(row["embeddings"].astype(np.float32), embeddings, rtol=1e-2, atol=2e-3)
+        np.testing.assert_array_equal(row["attention_mask"], mask)
+    gap_mask = table[table["video_id"].index("vidB_0")]["attention_mask"]
+    assert 0 in gap_mask and 1 in gap_mask
+
+    settings = json.loads((out / "train" / "extraction.json").read_text())
+    assert settings["num_frames"] == NUM_FRAMES and settings["image_size"] == IMAGE_SIZE
+    assert settings["face_detector"] == "haar" and settings["model"] == str(tiny_model)
+    assert settings["weights_sha256"] == weights_fingerprint(model)
+    assert json.loads(table.info.description)["face_fusion_extraction"]["dtype"] == "float16"
+    assert not (out / "train" / SHARDS_DIR).exists()
+    assert datasets.load_from_disk(str(out / "dev"))["video_id"] == ["vidE_0"]
+
+
+def test_fiv2_folders_accumulate_and_pt_files_match_the_table(tmp_path, clips, tiny_model, capsys):
+    base, out = tmp_path / "fiv2", tmp_path / "emb"
+    place(clips, base / "train" / "training80_01", {"AAAAAAAAAAA.001": "moving", "AAAAAAAAAAA.002": "gap"})
+    place(clips, base / "train" / "training80_02", {"BBBBBBBBBBB.001": "red"})
+    common = ("--format", "pt", "--dtype", "float32")
+
+    # one decode worker process: the DataLoader path the GPU runs use
+    first = options(tiny_model, base, out, *common, "--folders", "training80_01", dataset="fiv2")
+    first[first.index("--num_workers") + 1] = "1"
+    assert main(first) == 0
+    table = datasets.load_from_disk(str(out / "train"))
+    assert table["video_id"] == ["AAAAAAAAAAA.001", "AAAAAAAAAAA.002"]
+    pt_file = out / "train" / "training80_01" / "AAAAAAAAAAA.001.pt"
+    saved = torch.load(pt_file, weights_only=True)
+    assert saved["length"] == NUM_FRAMES and saved["emb"].dtype == torch.float32
+    assert saved["emb"].shape == (NUM_FRAMES, EMBEDDING_DIM)
+    np.testing.assert_array_equal(saved["emb"].numpy(), np.asarray(table[0]["embeddings"], np.float32))
+    written_at = pt_file.stat().st_mtime_ns
+    capsys.readouterr()
+
+    # every folder now: only the new folder's video is extracted, the table grows
+    assert main(options(tiny_model, base, out, *common, dataset="fiv2")) == 0
+    assert "1 embedded now, 2 done before" in capsys.readouterr().out
+    assert datasets.load_from_disk(str(out / "train"))["video_id"] == [
+        "AAAAAAAAAAA.001", "AAAAAAAAAAA.002", "BBBBBBBBBBB.001"]
+    assert pt_file.stat().st_mtime_ns == written_at
+    assert (out / "train" / "training80_02" / "BBBBBBBBBBB.001.pt").is_file()
+
+
+def test_bad_files_are_logged_with_their_reason_and_skipped(tmp_path, clips, tiny_model, capsys):
+    base, out = tmp_path / "mosei", tmp_path / "emb"
+    place(clips, base / "train", {"good": "moving", **{name: name for name in BAD_CLIPS}})
+    assert main(options(tiny_model, base, out, "--chunk_size", 2)) == 0
+    printed = capsys.readouterr()
+    assert "Traceback" not in printed.err and "5 skipped now" in printed.out
+
+    assert datasets.load_from_disk(str(out / "train"))["video_id"] == ["good"]
+    failures = {record["video_id"]: record for record in read_failures(out / "train")}
+    assert sorted(failures) == sorted(BAD_CLIPS)
+    for name, (_, error, reason) in BAD_CLIPS.items():
+        assert failures[name]["error"] == error
+        assert reason in failures[name]["reason"] and f"{name}.mp4" in failures[name]["reason"]
+        assert failures[name]["path"] == str(base / "train" / f"{name}.mp4") and not failures[name]["retry"]
+
+    # a rerun does not try them again
+    assert main(options(tiny_model, base, out)) == 0
+    assert "0 embedded now, 6 done before, 0 skipped now" in capsys.readouterr().out
+
+
+def test_a_killed_run_resumes_to_the_table_of_an_uninterrupted_one(tmp_path, clips, tiny_model, capsys):
+    base = tmp_path / "mosei"
+    names = {f"clip{i}": clip for i, clip in enumerate([*FACE_CLIPS, "moving", "gap"])}
+    place(clips, base / "train", {**names, "broken": "truncated"})
+
+    reference = tmp_path / "reference"
+    assert main(options(tiny_model, base, reference, "--chunk_size", 3)) == 0
+
+    # The killed run loads the model by Hub id (from a local Hub cache); the resumed one from the folder: the same
+    # weights, so the resume is accepted.
+    killed = tmp_path / "killed"
+    shards = killed / "train" / SHARDS_DIR
+    plant_in_hf_cache(tiny_model, "face-fusion-tests/tiny-emonext", tmp_path / "hub")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "hub")}
+    process = subprocess.Popen(
+        [sys.executable, str(SCRIPT),
+         *options("face-fusion-tests/tiny-emonext", base, killed, "--chunk_size", 1)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not any(shards.glob("chunk-*")) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL, f"the run ended before it could be killed: {stderr[-500:]}"
+    assert any(shards.glob("chunk-*")) and not (killed / "train" / "state.json").exists()
+    assert len(list(shards.glob("chunk-*"))) < len(names) + 1  # killed part-way, not after the last shard
+    # what a kill during a shard write leaves behind: a temporary folder, which must not count as done
+    (shards / ".tmp-chunk-0123-999" / "table").mkdir(parents=True)
+    capsys.readouterr()
+
+    assert main(options(tiny_model, base, killed, "--chunk_size", 2)) == 0
+    assert " 0 done before" not in capsys.readouterr().out
+    assert_same_table(datasets.load_from_disk(str(killed / "train")), datasets.load_from_disk(str(reference / "train")))
+    assert read_failures(killed / "train") == read_failures(reference / "train")
+    assert not shards.exists()
+
+
+def small_table(ids: list[str]) -> datasets.Dataset:
+    """An embedding table with T = 2, D = 3 (no model needed)."""
+    return datasets.Dataset.from_dict(
+        {"video_id": ids, "embeddings": [np.full((2, 3), i, np.float32) for i in range(len(ids))],
+         "attention_mask": [[1, 0]] * len(ids)},
+        features=embedding_features(2, 3, "float32"),
+    )
+
+
+def failure(video_id: str, retry: bool = False) -> dict:
+    return {"video_id": video_id, "path": f"{video_id}.mp4", "error": "E", "reason": "r", "retry": retry}
+
+
+def test_a_publish_cut_short_is_completed_on_the_next_start(tmp_path):
+    store = ShardStore(tmp_path / "train")
+    store.record_settings({"num_frames": 2})
+    store.write_chunk(small_table(["b", "a"]), [failure("x")])
+    store.write_chunk(small_table(["c"]), [])
+    table, failures = store.merge()
+    assert table["video_id"] == ["a", "b", "c"] and [f["video_id"] for f in failures] == ["x"]
+
+    # the state of a kill during publish: the merged table complete in publishing/, one file already moved
+    publishing = store.root / PUBLISHING_DIR
+    table.save_to_disk(str(publishing))
+    (publishing / "extraction.json").write_text(json.dumps({"num_frames": 2, "rows": 3, "failures": 1}))
+    (publishing / "failures.jsonl").write_text("")
+    os.replace(publishing / "dataset_info.json", store.split_dir / "dataset_info.json")
+    assert not store.has_published_table()
+
+    ShardStore(store.split_dir).recover()
+    assert datasets.load_from_disk(str(store.split_dir))["video_id"] == ["a", "b", "c"]
+    assert not store.root.exists()
+    done, failed = ShardStore(store.split_dir).finished()
+    assert done == {"a", "b", "c"}
+
+
+def test_unexpected_errors_are_retried_and_a_final_verdict_is_kept(tmp_path):
+    store = ShardStore(tmp_path / "train")
+    store.write_chunk(small_table([]), [failure("flaky", retry=True), failure("bad", retry=True)])
+    assert store.finished() == (set(), set())  # neither counts as done: a rerun tries both again
+    store.write_chunk(small_table(["flaky"]), [failure("bad")])
+    assert store.finished() == ({"flaky"}, {"bad"})
+    table, failures = store.merge()
+    assert table["video_id"] == ["flaky"]
+    assert failures == [failure("bad")]
+
+
+def test_resuming_with_other_settings_is_refused(tmp_path, clips, tiny_model, capsys):
+    base, out = tmp_path / "mosei", tmp_path / "emb"
+    place(clips, base / "train", {"one": "moving"})
+    assert main(options(tiny_model, base, out)) == 0
+    capsys.readouterr()
+
+    other_frames = options(tiny_model, base, out)
+    other_frames[other_frames.index("--num_frames") + 1] = "4"
+    assert main(other_frames) == 2
+    error = capsys.readouterr().err
+    assert "was extracted with num_frames=6, not 4" in error and len(error.strip().splitlines()) == 1
+
+    other_model = tmp_path / "other_model"
+    torch.manual_seed(1)
+    EmoNeXtModel(tiny_emonext_config()).save_pretrained(other_model)
+    assert main(options(other_model, base, out)) == 2
+    assert "weights_sha256=" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------------ the model
+
+
+def test_the_embedder_comes_from_an_emonext_a_classifier_or_a_face_fusion(tmp_path):
+    torch.manual_seed(0)
+    classifier = EmoNeXtForImageClassification(tiny_emonext_config())
+    classifier.save_pretrained(tmp_path / "classifier")
+    fusion = FaceFusionModel(tiny_fusion_config())
+    fusion.save_pretrained(tmp_path / "fusion")
+
+    assert weights_fingerprint(load_embedder(str(tmp_path / "classifier"))) == weights_fingerprint(classifier.emonext)
+    embedder = load_embedder(str(tmp_path / "fusion"))
+    assert isinstance(embedder, EmoNeXtModel) and not embedder.training
+    assert weights_fingerprint(embedder) == weights_fingerprint(fusion.embedder)
+
+    tiny_emonext_config().save_pretrained(tmp_path / "config_only")
+    with pytest.warns(UserWarning, match="untrained"):
+        built = load_embedder(model_config=str(tmp_path / "config_only" / "config.json"), seed=3)
+    with pytest.warns(UserWarning):
+        again = load_embedder(model_config=str(tmp_path / "config_only"), seed=3)  # the folder, not the file
+    assert weights_fingerprint(built) == weights_fingerprint(again)
+
+    # offline, timm's ImageNet weights cannot come: one sentence that says where they must be
+    with pytest.raises(ExtractionError, match="ImageNet weights of the backbone must be downloadable or in the"):
+        load_embedder(model_config=str(tmp_path / "config_only"), pretrained_backbone=True)
+
+    TraitTransformerModel(tiny_trait_config()).save_pretrained(tmp_path / "traits")
+    with pytest.raises(ExtractionError, match="is a trait-transformer model, not an EmoNeXt"):
+        load_embedder(str(tmp_path / "traits"))
+
+
+# ------------------------------------------------------------------------------------------ the command line
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"--base_path": "missing"}, "--base_path .*missing is not a folder"),
+        ({"--dataset": "fiv2", "--split": "dev"}, "fiv2 has no split 'dev'"),
+        ({"--split": "test"}, r"test_full/test does not exist"),
+        ({"--model": "no/such-model-here"}, "no model config could be read from no/such-model-here"),
+    ],
+)
+def test_bad_arguments_stop_with_one_sentence(tmp_path, tiny_model, capsys, change, message):
+    base = tmp_path / "mosei"
+    touch(base / "train" / "a.mp4")
+    argv = options(tiny_model, base, tmp_path / "emb")
+    for key, value in change.items():
+        argv[argv.index(key) + 1] = str(tmp_path / value) if key == "--base_path" else value
+    try:
+        code = main(argv)
+    except SystemExit as exit_:  # argparse's own errors
+        code = exit_.code
+    error = capsys.readouterr().err
+    assert code == 2
+    assert len(error.strip().splitlines()) == 1 and "Traceback" not in error
+    assert __import__("re").search(message, error), error
+
+
+def test_a_split_without_videos_is_refused(tmp_path, tiny_model, capsys):
+    (tmp_path / "mosei" / "train").mkdir(parents=True)
+    assert main(options(tiny_model, tmp_path / "mosei", tmp_path / "emb")) == 2
+    assert "no .mp4 video found in" in capsys.readouterr().err
+
+
+def test_help_names_the_original_arguments(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--dataset", "--split", "--base_path", "--output_root", "--folders", "--model", "--face_detector",
+                   "--format", "--num_workers", "--batch_size", "--chunk_size"):
+        assert option in text
+
+
+def test_accelerate_launch_and_two_processes_give_the_table_of_a_plain_run(tmp_path, clips, tiny_model):
+    base = tmp_path / "mosei"
+    place(clips, base / "train", {"one": "moving", "two": "red", "three": "gap", "four": "text"})
+    assert main(options(tiny_model, base, tmp_path / "plain", "--chunk_size", 1)) == 0
+    plain = datasets.load_from_disk(str(tmp_path / "plain" / "train"))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+
+    launched = subprocess.run(
+        [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "1", "--num_machines", "1",
+         "--mixed_precision", "no", "--dynamo_backend", "no", str(SCRIPT),
+         *options(tiny_model, base, tmp_path / "launched")],
+        env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert launched.returncode == 0, launched.stderr[-2000:]
+    assert "3 embedded now" in launched.stdout
+    assert_same_table(datasets.load_from_disk(str(tmp_path / "launched" / "train")), plain)
+
+    # Two CPU processes (accelerate launch --cpu starts one; torchrun is what --multi_gpu runs on GPUs): each
+    # extracts every other video into its own shards, and the main process merges them.
+    two = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", str(SCRIPT),
+         *options(tiny_model, base, tmp_path / "two", "--chunk_size", 1, "--cpu")],
+        env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert two.returncode == 0, two.stderr[-2000:]
+    assert "3 embedded now, 0 done before, 1 skipped now" in two.stdout  # the counts of both processes
+    assert_same_table(datasets.load_from_disk(str(tmp_path / "two" / "train")), plain)
+    assert read_failures(tmp_path / "two" / "train") == read_failures(tmp_path / "plain" / "train")

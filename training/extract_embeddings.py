@@ -1,0 +1,646 @@
+"""Extract EmoNeXt face embeddings from CMU-MOSEI or First Impressions V2 videos into a `datasets` table per split.
+
+Each video becomes `num_frames` face crops (FaceVideoProcessor: sampled decode, face detection and tracking, square
+crops), the crops of many videos are embedded together in batches, and the result is one `save_to_disk` table per
+split with the columns `video_id` (the file name without `.mp4`), `embeddings` (T, D) and `attention_mask` (T int8,
+1 where the face was really detected). `training/build_dataset.py` joins these tables with the labels.
+
+The run is resumable: videos are done in chunks, each finished chunk is stored atomically as a shard, and a rerun of
+the same command skips every finished video (and every video already found unusable) and ends with the same table as
+an uninterrupted run. Videos that cannot be decoded or show no face are skipped and listed, with the reason, in
+`<output_root>/<split>/failures.jsonl`. The settings are recorded in `extraction.json` (and the table's description);
+resuming with other settings is refused. Under `accelerate launch` the videos are split across the processes (one per
+GPU) and the main process merges their shards.
+
+Examples:
+
+    python training/extract_embeddings.py --dataset cmu-mosei --split train \\
+        --base_path emo_video --output_root emo_video_embeddings --model org/emonext-base
+
+    accelerate launch training/extract_embeddings.py --dataset fiv2 --split train \\
+        --folders training80_01 training80_02 --base_path FirstImpressionsV2 \\
+        --output_root FirstImpressionsV2_embeddings --model org/face-fusion --format pt
+
+    python training/extract_embeddings.py --dataset fiv2 --split val --base_path FirstImpressionsV2 \\
+        --output_root fiv2_emb --model_config hub_configs/emonext-base   # ImageNet backbone, see --model_config
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import sys
+import textwrap
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as `python training/extract_embeddings.py`: make the repo root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import datasets  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import transformers  # noqa: E402
+from datasets import Dataset  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
+from transformers import PreTrainedConfig  # noqa: E402
+
+from modeling import EmoNeXtConfig, EmoNeXtModel, FaceFusionConfig, FaceFusionModel  # noqa: E402
+from modeling.inference_precision import bf16_is_native  # noqa: E402
+from modeling.processing_face_video import FACE_DETECTORS, FaceVideoProcessor  # noqa: E402
+from training.shards import ShardError, ShardStore  # noqa: E402
+from training.tables import EMBEDDING_DTYPES, TableError, embedding_features  # noqa: E402
+from training.video_datasets import (  # noqa: E402
+    DATASET_SPLITS,
+    VideoCropDataset,
+    VideoCrops,
+    VideoFile,
+    VideoLayoutError,
+    keep_items,
+    list_videos,
+    share_of_process,
+)
+
+PROG = "extract_embeddings.py"
+STAGES = ("decode", "detect", "crop", "embed")
+
+
+class ExtractionError(ValueError):
+    """Bad input that is not a video (a model that cannot be loaded, impossible options); one sentence."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The embedder and the processor
+
+
+def load_embedder(
+    model: str | None = None,
+    revision: str | None = None,
+    model_config: str | None = None,
+    seed: int = 0,
+    pretrained_backbone: bool = False,
+) -> EmoNeXtModel:
+    """The EmoNeXt that embeds face crops, in eval mode.
+
+    Args:
+        model: A folder or Hub id of an EmoNeXt checkpoint (`EmoNeXtModel` or `EmoNeXtForImageClassification`), or of
+            a FaceFusion checkpoint (its embedder is used).
+        revision: Hub revision (branch, tag or commit) of `model`.
+        model_config: Instead of `model`: a config.json (or a folder holding one) of an EmoNeXt or FaceFusion; the
+            model is built from it, seeded with `seed`, with timm's ImageNet backbone when the config sets
+            `use_pretrained_backbone`.
+        seed: Seed of the weights `model_config` does not load.
+        pretrained_backbone: With `model_config`: load timm's ImageNet backbone whatever the config says (the
+            original scripts' embedder was exactly that: an ImageNet ConvNeXt inside EmoNeXt).
+
+    Returns:
+        The embedder.
+
+    Raises:
+        ExtractionError: The model cannot be found or loaded, or is not an EmoNeXt or FaceFusion.
+    """
+    if (model is None) == (model_config is None):
+        raise ExtractionError("give exactly one of --model and --model_config.")
+    source = model if model is not None else model_config
+    try:
+        config_dict, _ = PreTrainedConfig.get_config_dict(source, revision=revision)
+    except (OSError, ValueError) as error:
+        raise ExtractionError(f"no model config could be read from {source} ({_first_line(error)}).") from None
+    model_type = config_dict.get("model_type")
+    if model_type not in (EmoNeXtConfig.model_type, FaceFusionConfig.model_type):
+        raise ExtractionError(
+            f"{source} is a {model_type or 'model of unknown type'} model, not an EmoNeXt or a FaceFusion."
+        )
+
+    if model is not None:
+        # The project's own classes, not remote code: the code that made the weights is the code that runs them.
+        model_class = EmoNeXtModel if model_type == EmoNeXtConfig.model_type else FaceFusionModel
+        try:
+            loaded = model_class.from_pretrained(model, revision=revision)
+        except (OSError, ValueError, RuntimeError) as error:
+            raise ExtractionError(f"the model {model} could not be loaded ({_first_line(error)}).") from None
+        embedder = loaded.embedder if isinstance(loaded, FaceFusionModel) else loaded
+        return embedder.eval()
+
+    if model_type == FaceFusionConfig.model_type:
+        config = FaceFusionConfig.from_dict(config_dict).embedder_config
+    else:
+        config = EmoNeXtConfig.from_dict(config_dict)
+    if pretrained_backbone:
+        config.use_pretrained_backbone = True
+    torch.manual_seed(seed)
+    try:
+        embedder = EmoNeXtModel(config)
+    except Exception as error:  # noqa: BLE001 - timm/hub download failures come in many types
+        raise ExtractionError(
+            f"EmoNeXt could not be built from {source} ({_first_line(error)}); with use_pretrained_backbone the "
+            "ImageNet weights of the backbone must be downloadable or in the Hugging Face cache."
+        ) from None
+    if not config.use_pretrained_backbone:
+        warnings.warn(
+            f"{source} builds an EmoNeXt with untrained (seeded random) weights: its embeddings are good for timing "
+            "and tests only.",
+            stacklevel=2,
+        )
+    return embedder.eval()
+
+
+def weights_fingerprint(model: torch.nn.Module) -> str:
+    """SHA-256 of the model's parameters and buffers: the identity of the embedder, wherever it was loaded from."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode("utf-8"))
+        digest.update(f"{tensor.dtype}{tuple(tensor.shape)}".encode("utf-8"))
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def make_processor(num_frames: int, image_size: int, face_detector: str, device: str = "cpu") -> FaceVideoProcessor:
+    """The face processor, with "auto" resolved here once (so decode workers do not each warn about it)."""
+    try:
+        resolved = FaceVideoProcessor(num_frames, image_size, face_detector).resolved_face_detector
+        return FaceVideoProcessor(num_frames, image_size, resolved, device=device if resolved != "haar" else "cpu")
+    except ValueError as error:
+        raise ExtractionError(str(error)) from None
+
+
+def embed_crops(
+    model: EmoNeXtModel,
+    processor: FaceVideoProcessor,
+    crops: torch.Tensor,
+    batch_size: int,
+    device: torch.device,
+    autocast_dtype: torch.dtype | None = None,
+    pad: bool = True,
+) -> torch.Tensor:
+    """Embeds uint8 face crops in batches.
+
+    With `pad`, every forward pass has exactly `batch_size` crops (the last batch is filled with zeros): the kernels
+    then see one input shape only, so a crop's embedding does not depend on how many crops share its batch, and a
+    resumed extraction gives bit-identical results to an uninterrupted one.
+
+    Args:
+        model: The embedder (eval mode, on `device`).
+        processor: Normalises the crops (ImageNet mean and std).
+        crops: (N, S, S, 3) uint8 RGB.
+        batch_size: Crops per forward pass.
+        device: Where the model runs.
+        autocast_dtype: bfloat16 for mixed precision, None for float32.
+        pad: Pad the last batch to `batch_size`.
+
+    Returns:
+        (N, D) float32 embeddings on the CPU.
+    """
+    outputs = []
+    autocast = torch.autocast(device.type, autocast_dtype or torch.float32, enabled=autocast_dtype is not None)
+    with torch.inference_mode(), autocast:
+        for start in range(0, len(crops), batch_size):
+            pixels = processor.normalize(crops[start : start + batch_size].numpy())
+            count = len(pixels)
+            if pad and count < batch_size:
+                pixels = torch.cat([pixels, pixels.new_zeros((batch_size - count, *pixels.shape[1:]))])
+            pixels = pixels.to(device, non_blocking=True)
+            outputs.append(model(pixel_values=pixels).pooler_output[:count].float().cpu())
+    if not outputs:
+        return torch.empty(0, model.config.hidden_size)
+    return torch.cat(outputs)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One chunk of videos: embed, write .pt files, store the shard
+
+
+def failure_record(item: VideoCrops) -> dict[str, Any]:
+    """The failure log's line for a video that was skipped."""
+    return {
+        "video_id": item.video.video_id,
+        "path": str(item.video.path),
+        "error": item.error_type,
+        "reason": item.error,
+        "retry": item.retry,
+    }
+
+
+def embed_chunk(
+    items: list[VideoCrops],
+    model: EmoNeXtModel,
+    processor: FaceVideoProcessor,
+    batch_size: int,
+    device: torch.device,
+    autocast_dtype: torch.dtype | None,
+) -> tuple[list[tuple[VideoFile, torch.Tensor, np.ndarray]], list[dict[str, Any]], float]:
+    """Embeds every usable video of a chunk in shared batches and splits the result back per video.
+
+    Returns:
+        (video, (T, D) float32 embeddings, (T,) int8 mask) per embedded video, the failure records, and the seconds
+        spent embedding.
+    """
+    failures = [failure_record(item) for item in items if not item.ok]
+    good = [item for item in items if item.ok]
+    if not good:
+        return [], failures, 0.0
+    start = time.perf_counter()
+    embeddings = embed_crops(
+        model, processor, torch.cat([item.crops for item in good]), batch_size, device, autocast_dtype
+    )
+    seconds = time.perf_counter() - start
+    rows = []
+    for item, video_embeddings in zip(good, torch.split(embeddings, [len(item.crops) for item in good])):
+        if not torch.isfinite(video_embeddings).all():
+            item.error, item.error_type = f"{item.video.path.name}: the model gave non-finite embeddings.", "NonFinite"
+            failures.append(failure_record(item))
+            continue
+        rows.append((item.video, video_embeddings, item.face_found.astype(np.int8)))
+    return rows, failures, seconds
+
+
+def rows_to_table(
+    rows: list[tuple[VideoFile, torch.Tensor, np.ndarray]], num_frames: int, dim: int, dtype: str
+) -> Dataset:
+    """A chunk's embedded videos as a table with the embedding-table features."""
+    return Dataset.from_dict(
+        {
+            "video_id": [video.video_id for video, _, _ in rows],
+            "embeddings": [embeddings.numpy().astype(dtype) for _, embeddings, _ in rows],
+            "attention_mask": [mask.tolist() for _, _, mask in rows],
+        },
+        features=embedding_features(num_frames, dim, dtype),
+    )
+
+
+def write_pt_file(split_dir: Path, video: VideoFile, embeddings: torch.Tensor, mask: np.ndarray) -> Path:
+    """The original scripts' per-video file, `<split>[/<folder>]/<stem>.pt` = {"emb": (T, D) float32, "length": T}.
+
+    `attention_mask` is added beside them (old notebooks only read the first two keys).
+    """
+    folder = split_dir / video.folder if video.folder else split_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{video.video_id}.pt"
+    temporary = folder / f".tmp-{video.video_id}.pt-{os.getpid()}"
+    content = {"emb": embeddings.clone(), "length": len(embeddings), "attention_mask": torch.from_numpy(mask.copy())}
+    torch.save(content, temporary)
+    os.replace(temporary, path)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The whole run
+
+
+def resolve_precision(precision: str, device: torch.device) -> tuple[str, torch.dtype | None]:
+    """("bf16" | "fp32", autocast dtype): "auto" is bf16 where the device computes it natively, else fp32."""
+    if precision == "auto":
+        precision = "bf16" if bf16_is_native(device) else "fp32"
+    return precision, (torch.bfloat16 if precision == "bf16" else None)
+
+
+def extraction_settings(
+    args: argparse.Namespace, model: EmoNeXtModel, processor: FaceVideoProcessor, precision: str
+) -> dict[str, Any]:
+    """What decides the embeddings' values: a resumed run must match all of it."""
+    processor_settings = {k: v for k, v in processor.to_dict().items() if k not in ("device", "image_processor_type")}
+    return {
+        "dataset": args.dataset,
+        "split": args.split,
+        "weights_sha256": weights_fingerprint(model),
+        "embedding_dim": model.config.hidden_size,
+        "num_frames": processor.num_frames,
+        "image_size": processor.image_size,
+        "face_detector": processor.face_detector,
+        "processor": processor_settings,
+        "precision": precision,
+        "dtype": args.dtype,
+    }
+
+
+def default_num_workers(num_processes: int) -> int:
+    """Decode workers per process: the cores this process may use, less one for the main loop, at most 8."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(0, min(8, cores // num_processes - 1))
+
+
+@contextmanager
+def _opencv_single_threaded(active: bool) -> Iterator[None]:
+    """OpenCV without its thread pool while decode workers are forked from this process.
+
+    A forked child inherits the pool's locks but not its threads, so touching the pool there can hang (seen here: a
+    worker stuck in pthread_cond_destroy inside cv2.setNumThreads). With the pool shut down in the parent first, each
+    worker runs OpenCV on its own thread; the workers are the parallelism.
+    """
+    if not active:
+        yield
+        return
+    import cv2
+
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(0)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(threads)
+
+
+def extract(args: argparse.Namespace) -> dict[str, Any]:
+    """Runs the extraction of one split.
+
+    Returns:
+        The summary of all processes' work (the main process's also has the published table's counts).
+    """
+    from accelerate import Accelerator  # imported here: it costs a second, and --help should not pay it
+
+    accelerator = Accelerator(cpu=args.cpu)
+    rank, world, is_main = accelerator.process_index, accelerator.num_processes, accelerator.is_main_process
+    device = accelerator.device
+
+    videos = list_videos(args.dataset, args.base_path, args.split, args.folders)
+    model = load_embedder(args.model, args.revision, args.model_config, args.seed, args.pretrained_backbone)
+    model = model.to(device)
+    processor = make_processor(args.num_frames, model.config.image_size, args.face_detector, str(device))
+    precision, autocast_dtype = resolve_precision(args.precision, device)
+    settings = extraction_settings(args, model, processor, precision)
+    num_frames, dim = processor.num_frames, model.config.hidden_size
+
+    split_dir = Path(args.output_root) / args.split
+    store = ShardStore(split_dir)
+    if is_main:
+        store.recover()
+    accelerator.wait_for_everyone()
+    store.check_settings(settings)  # every process, so all of them stop on a mismatch
+    if is_main:
+        store.record_settings(settings)
+    done, failed = store.finished()
+    pending = [video for video in videos if video.video_id not in done and video.video_id not in failed]
+    share = share_of_process(pending, rank, world)
+    accelerator.wait_for_everyone()  # every process has listed the shards before any process writes one
+
+    num_workers = default_num_workers(world) if args.num_workers is None else args.num_workers
+    loader = torch.utils.data.DataLoader(
+        VideoCropDataset(share, processor),
+        batch_size=1,
+        collate_fn=keep_items,
+        num_workers=num_workers,
+        # let the workers decode a whole chunk ahead while the model embeds the current one
+        prefetch_factor=max(2, math.ceil(args.chunk_size / num_workers)) if num_workers else None,
+        # CUDA (face-alignment on the GPU) cannot be used in forked workers
+        multiprocessing_context="spawn" if num_workers and processor.device.startswith("cuda") else None,
+    )
+
+    seconds = dict.fromkeys(STAGES, 0.0)
+    embedded, failures_now = 0, []
+    start = time.perf_counter()
+    chunk: list[VideoCrops] = []
+    progress = tqdm(total=len(share), desc=f"{args.dataset} {args.split}", unit="video", disable=not is_main)
+    with _opencv_single_threaded(num_workers > 0):
+        for index, (item,) in enumerate(loader):
+            chunk.append(item)
+            for stage, value in item.seconds.items():
+                seconds[stage] += value
+            progress.update(1)
+            if len(chunk) < args.chunk_size and index + 1 < len(share):
+                continue
+            rows, failures, embed_seconds = embed_chunk(
+                chunk, model, processor, args.batch_size, device, autocast_dtype
+            )
+            seconds["embed"] += embed_seconds
+            if args.format == "pt":
+                for video, video_embeddings, mask in rows:
+                    write_pt_file(split_dir, video, video_embeddings, mask)
+            store.write_chunk(rows_to_table(rows, num_frames, dim, args.dtype), failures)
+            embedded += len(rows)
+            failures_now += failures
+            progress.set_postfix(skipped=len(failures_now), refresh=False)
+            chunk = []
+    progress.close()
+    wall = time.perf_counter() - start
+
+    accelerator.wait_for_everyone()
+    mine = {"videos": len(share), "embedded": embedded, "errors": [f["error"] for f in failures_now],
+            "seconds": seconds, "wall": wall}
+    if world > 1:
+        from accelerate.utils import gather_object
+
+        everyone = gather_object([mine])
+    else:
+        everyone = [mine]
+    summary = summarize(everyone, len(videos), len(videos) - len(pending))
+    summary.update(dataset=args.dataset, split=args.split, output=str(split_dir), process_index=rank,
+                   num_processes=world, device=str(device), precision=precision, num_workers=num_workers)
+    if is_main:
+        if store.chunk_dirs() or not store.has_published_table():
+            table, failures = store.merge()
+            if table is None:
+                table = rows_to_table([], num_frames, dim, args.dtype)
+            description = {"face_fusion_extraction": {**settings, "model": args.model or args.model_config}}
+            table.info.description = json.dumps(description, sort_keys=True)
+            extraction = {
+                **settings,
+                "model": args.model or args.model_config,
+                "model_revision": args.revision,
+                "batch_size": args.batch_size,  # not checked on resume: another size changes values by ~1e-6 only
+                "rows": len(table),
+                "failures": len(failures),
+                "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
+                             "datasets": datasets.__version__},
+            }
+            store.publish(table, failures, extraction)
+        summary["table_rows"], summary["failures_total"] = _published_counts(split_dir)
+    return summary
+
+
+def summarize(processes: list[dict[str, Any]], listed: int, done_before: int) -> dict[str, Any]:
+    """Counts and speed of a run, over all its processes."""
+    videos = sum(p["videos"] for p in processes)
+    wall = max(p["wall"] for p in processes)
+    errors = [error for p in processes for error in p["errors"]]
+    seconds = {stage: sum(p["seconds"][stage] for p in processes) for stage in STAGES}
+    return {
+        "videos_listed": listed,
+        "already_done": done_before,
+        "embedded_now": sum(p["embedded"] for p in processes),
+        "skipped_now": len(errors),
+        "skipped_now_by_error": {error: errors.count(error) for error in sorted(set(errors))},
+        "seconds": wall,
+        "videos_per_second": videos / wall if videos and wall > 0 else None,
+        # time spent in each stage per video, summed over decode workers and processes (not wall time)
+        "seconds_per_video": {stage: value / videos for stage, value in seconds.items()} if videos else {},
+    }
+
+
+def _published_counts(split_dir: Path) -> tuple[int, int]:
+    extraction = json.loads((split_dir / "extraction.json").read_text("utf-8"))
+    return extraction["rows"], extraction["failures"]
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0].rstrip(".") if text else type(error).__name__
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    """The end-of-run report (main process)."""
+    skipped = summary["skipped_now"]
+    reasons = ", ".join(f"{count} {error}" for error, count in summary["skipped_now_by_error"].items())
+    print(
+        f"{summary['dataset']} {summary['split']}: {summary['videos_listed']} videos; "
+        f"{summary['embedded_now']} embedded now, {summary['already_done']} done before, {skipped} skipped now"
+        + (f" ({reasons})" if skipped else "") + "."
+    )
+    if summary["seconds_per_video"]:
+        stages = ", ".join(f"{stage} {value:.3f} s" for stage, value in summary["seconds_per_video"].items())
+        rate = summary["videos_per_second"]
+        print(f"{rate:.2f} videos/s on {summary['device']} ({summary['precision']}); per video: {stages}.")
+    print(
+        f"table: {summary['output']} ({summary['table_rows']} videos); skipped videos and reasons: "
+        f"{Path(summary['output']) / 'failures.jsonl'} ({summary['failures_total']})."
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Command line
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit code 2), like every other bad input here."""
+
+    def error(self, message: str):  # noqa: D102 - argparse hook
+        self.exit(2, f"{self.prog}: error: {message} (see --help).\n")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(
+        prog=PROG,
+        description=textwrap.fill(__doc__.split("\n\n")[0] + " " + __doc__.split("\n\n")[2], width=100),
+        epilog="Examples:" + __doc__.split("Examples:", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    data = parser.add_argument_group("videos")
+    data.add_argument("--dataset", required=True, choices=tuple(DATASET_SPLITS), help="Which dataset layout to read.")
+    data.add_argument(
+        "--split", required=True,
+        help="cmu-mosei: train (<base>/train), dev or test (<base>/test_full/<split>); fiv2: train, val or test "
+             "(<base>/<split>/<folder>).",
+    )
+    data.add_argument("--base_path", required=True, type=Path, help="Root folder of the dataset's videos.")
+    data.add_argument("--folders", nargs="+", metavar="FOLDER",
+                      help="fiv2: the sub-folders of the split to read, e.g. training80_01 (default: all).")
+    data.add_argument("--output_root", required=True, type=Path,
+                      help="Output root; the table goes to <output_root>/<split>/ (a save_to_disk folder).")
+    data.add_argument("--format", choices=("datasets", "pt"), default="datasets",
+                      help="pt: also write the original per-video <output_root>/<split>[/<folder>]/<stem>.pt files "
+                           '{"emb": float32 (T, D), "length": T} for old notebooks (for the videos this run embeds).')
+
+    model = parser.add_argument_group("model")
+    model.add_argument("--model", help="Folder or Hub id of an EmoNeXt checkpoint, or of a FaceFusion (its embedder).")
+    model.add_argument("--revision", help="Hub revision of --model (branch, tag or commit).")
+    model.add_argument(
+        "--model_config", metavar="CONFIG",
+        help="Instead of --model: an EmoNeXt config.json or its folder (e.g. hub_configs/emonext-base). Builds the "
+             "model from it: timm's ImageNet backbone if the config sets use_pretrained_backbone, else seeded random "
+             "weights (meaningless embeddings, for timing and tests).",
+    )
+    model.add_argument("--pretrained_backbone", action="store_true",
+                       help="With --model_config: load timm's ImageNet ConvNeXt weights into the backbone (what the "
+                            "original scripts embedded with); they must be downloadable or in the Hugging Face cache.")
+    model.add_argument("--seed", type=int, default=0, help="Seed of the weights --model_config does not load.")
+    model.add_argument("--face_detector", choices=FACE_DETECTORS, default="auto",
+                       help="face_alignment (weights must be in the torch hub cache), haar (OpenCV, always "
+                            "available), or auto: face_alignment when its weights are present, else haar.")
+    model.add_argument("--num_frames", type=_positive, default=30, help="Frames sampled per video (T).")
+    model.add_argument("--dtype", choices=EMBEDDING_DTYPES, default="float16", help="Storage type of the embeddings.")
+    model.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                       help="Compute precision: auto is bf16 autocast where the device has native bf16 "
+                       "(CUDA, AVX-512 BF16 or AMX CPUs), fp32 elsewhere.")
+
+    run = parser.add_argument_group("speed and resumption")
+    run.add_argument(
+        "--batch_size", type=_positive, default=160,
+        help="Face crops per forward pass, across videos. Every pass has exactly this many (the last is padded), so "
+             "results do not depend on batch composition; 160 divides --chunk_size 32 x --num_frames 30.",
+    )
+    run.add_argument("--chunk_size", type=_positive, default=32,
+                     help="Videos per shard: the most work a kill can lose.")
+    run.add_argument("--num_workers", type=_non_negative, default=None,
+                     help="Decode/detect worker processes per process (default: the free cores, at most 8; 0: none).")
+    run.add_argument("--cpu", action="store_true", help="Run on the CPU even when a GPU is present.")
+    return parser
+
+
+@contextmanager
+def _quiet_libraries() -> Iterator[None]:
+    """No per-shard progress bars or load reports from datasets and transformers, only this tool's own bar."""
+    caching, verbosity = datasets.is_caching_enabled(), transformers.logging.get_verbosity()
+    bars = datasets.utils.logging.is_progress_bar_enabled()
+    datasets.disable_caching()  # temporary files of sort/select go to a temp dir, not beside the shards
+    datasets.disable_progress_bars()
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if caching:
+            datasets.enable_caching()
+        if bars:
+            datasets.enable_progress_bars()
+        transformers.logging.set_verbosity(verbosity)
+        transformers.logging.enable_progress_bar()
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (untrained weights, the Haar fallback) as one line each, without a source location."""
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code (0 done, 2 bad input, 130 interrupted)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.split not in DATASET_SPLITS[args.dataset]:
+        choices = ", ".join(DATASET_SPLITS[args.dataset])
+        parser.error(f"{args.dataset} has no split {args.split!r}; choose one of {choices}")
+    if (args.model is None) == (args.model_config is None):
+        parser.error("give exactly one of --model and --model_config")
+    if args.pretrained_backbone and args.model_config is None:
+        parser.error("--pretrained_backbone goes with --model_config (a checkpoint given by --model has its weights)")
+    if args.folders and args.dataset != "fiv2":
+        parser.error("--folders is for --dataset fiv2 only")
+    if not args.base_path.is_dir():
+        parser.error(f"--base_path {args.base_path} is not a folder")
+    try:
+        with _quiet_libraries(), warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _show_warning
+            summary = extract(args)
+    except (VideoLayoutError, ExtractionError, ShardError, TableError) as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; run the same command again to resume.", file=sys.stderr)
+        return 130
+    if summary["process_index"] == 0:
+        print_summary(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

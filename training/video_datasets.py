@@ -1,0 +1,207 @@
+"""Where the videos of CMU-MOSEI and First Impressions V2 live on disk, and how a list of them becomes face crops.
+
+Folder layouts (those of the original extraction scripts):
+
+* CMU-MOSEI: ``--split train`` reads ``<base>/train/*.mp4``; ``dev`` and ``test`` read
+  ``<base>/test_full/<split>/*.mp4``.
+* First Impressions V2: ``<base>/<split>/<folder>/*.mp4`` with split ``train``, ``val`` or ``test`` and folders such
+  as ``training80_01`` (the 75 inner zips of the training set). Videos lying directly in ``<base>/<split>/`` are
+  taken too when no ``--folders`` are named.
+
+A video's id is its file name without the extension (FIV2 ids look like ``J4GQm9j0JZ0.003``).
+
+``VideoCropDataset`` is a torch ``Dataset`` over such a list whose items are the processor's face crops (or the
+reason there are none), so a ``DataLoader`` can decode and detect in worker processes while the model embeds.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from modeling.processing_face_video import FaceVideoError, FaceVideoProcessor
+
+DATASET_SPLITS = {"cmu-mosei": ("train", "dev", "test"), "fiv2": ("train", "val", "test")}
+VIDEO_SUFFIX = ".mp4"
+
+
+class VideoLayoutError(ValueError):
+    """The dataset folder does not have the expected layout; the message is one sentence."""
+
+
+@dataclass(frozen=True)
+class VideoFile:
+    """One video to extract.
+
+    Attributes:
+        video_id: The file name without its extension; the table's key.
+        path: The file.
+        folder: FIV2's sub-folder (``training80_01``), or None.
+    """
+
+    video_id: str
+    path: Path
+    folder: str | None = None
+
+
+def split_directory(dataset: str, base_path: Path, split: str) -> Path:
+    """The folder holding one split's videos (or, for FIV2, its sub-folders)."""
+    if dataset not in DATASET_SPLITS:
+        raise VideoLayoutError(f"unknown dataset {dataset!r}; expected one of {', '.join(DATASET_SPLITS)}.")
+    if split not in DATASET_SPLITS[dataset]:
+        raise VideoLayoutError(
+            f"{dataset} has no split {split!r}; expected one of {', '.join(DATASET_SPLITS[dataset])}."
+        )
+    if dataset == "cmu-mosei" and split != "train":
+        return Path(base_path) / "test_full" / split
+    return Path(base_path) / split
+
+
+def list_videos(dataset: str, base_path: str | Path, split: str, folders: list[str] | None = None) -> list[VideoFile]:
+    """All videos of one split, sorted by video id.
+
+    Args:
+        dataset: ``cmu-mosei`` or ``fiv2``.
+        base_path: The dataset's root folder.
+        split: ``train``/``dev``/``test`` (CMU-MOSEI) or ``train``/``val``/``test`` (FIV2).
+        folders: FIV2 only: the sub-folders to read (default: every sub-folder, plus videos lying in the split
+            folder itself).
+
+    Returns:
+        The videos, sorted by id.
+
+    Raises:
+        VideoLayoutError: A missing folder, no video at all, or two files with the same id.
+    """
+    base_path = Path(base_path)
+    if not base_path.is_dir():
+        raise VideoLayoutError(f"--base_path {base_path} is not a folder.")
+    directory = split_directory(dataset, base_path, split)
+    if not directory.is_dir():
+        raise VideoLayoutError(f"{directory} does not exist, but the {dataset} {split} videos are read from there.")
+    if folders and dataset != "fiv2":
+        raise VideoLayoutError("--folders is for First Impressions V2 (--dataset fiv2) only.")
+
+    if dataset == "fiv2":
+        if folders:
+            missing = [name for name in folders if not (directory / name).is_dir()]
+            if missing:
+                raise VideoLayoutError(f"{directory} has no sub-folder {', '.join(missing)}.")
+            sources = [(directory / name, name) for name in dict.fromkeys(folders)]
+        else:
+            sources = [(directory, None)] + [(d, d.name) for d in sorted(directory.iterdir()) if d.is_dir()]
+    else:
+        sources = [(directory, None)]
+
+    videos: dict[str, VideoFile] = {}
+    for source, folder in sources:
+        for path in sorted(source.iterdir()):
+            if not (path.is_file() and path.suffix.lower() == VIDEO_SUFFIX):
+                continue
+            video = VideoFile(path.stem, path, folder)
+            if video.video_id in videos:
+                raise VideoLayoutError(
+                    f"video id {video.video_id!r} is both {videos[video.video_id].path} and {path}; ids must be unique."
+                )
+            videos[video.video_id] = video
+    if not videos:
+        where = f"{directory} or its sub-folders" if dataset == "fiv2" and not folders else directory
+        if folders:
+            where = ", ".join(str(directory / name) for name in folders)
+        raise VideoLayoutError(f"no {VIDEO_SUFFIX} video found in {where}.")
+    return [videos[key] for key in sorted(videos)]
+
+
+def share_of_process(videos: list[VideoFile], process_index: int, num_processes: int) -> list[VideoFile]:
+    """The videos one of ``num_processes`` processes extracts: every ``num_processes``-th, from ``process_index``.
+
+    Interleaving (rather than contiguous blocks) keeps the shares within one video of each other even when a
+    resumed run has only a few videos left.
+    """
+    if not 0 <= process_index < num_processes:
+        raise ValueError(f"process_index {process_index} is not in [0, {num_processes}).")
+    return videos[process_index::num_processes]
+
+
+@dataclass
+class VideoCrops:
+    """The face crops of one video, or why it has none.
+
+    Attributes:
+        video: The video.
+        crops: (T, S, S, 3) uint8 RGB crops, or None on failure.
+        face_found: (T,) bool, True where the face was detected (elsewhere the nearest detection's box was used).
+        error: The processor's one-sentence reason, or None.
+        error_type: The exception's class name (``VideoDecodeError``, ``NoFaceFoundError``, ...), or None.
+        retry: True for an unexpected error (not the processor's verdict on the file): a rerun tries the video again.
+        seconds: Time spent per stage: ``decode``, ``detect``, ``crop``.
+    """
+
+    video: VideoFile
+    crops: torch.Tensor | None = None
+    face_found: np.ndarray | None = None
+    error: str | None = None
+    error_type: str | None = None
+    retry: bool = False
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.crops is not None
+
+
+def face_crops(processor: FaceVideoProcessor, video: VideoFile) -> VideoCrops:
+    """Runs the processor's stages on one video and times each (what ``processor(video)`` does, without normalising).
+
+    Crops stay uint8 until they are batched for the model: a quarter of the memory of float pixels.
+
+    Raises:
+        FaceVideoError: The video cannot be decoded or shows no face.
+    """
+    starts = {}
+    faces = processor.extract_faces(video.path, on_stage=lambda stage: starts.setdefault(stage, time.perf_counter()))
+    end = time.perf_counter()
+    seconds = {
+        "decode": starts["faces"] - starts["decode"],
+        "detect": starts["crop"] - starts["faces"],
+        "crop": end - starts["crop"],
+    }
+    return VideoCrops(video, torch.from_numpy(faces["crops"]), faces["face_found"], seconds=seconds)
+
+
+class VideoCropDataset(torch.utils.data.Dataset):
+    """Videos in, ``VideoCrops`` out; a video that cannot be used comes out with its reason instead of raising.
+
+    Args:
+        videos: The videos, in the order they are to be extracted.
+        processor: The face processor (its detector is built lazily in each worker).
+    """
+
+    def __init__(self, videos: list[VideoFile], processor: FaceVideoProcessor):
+        self.videos = videos
+        self.processor = processor
+
+    def __len__(self) -> int:
+        return len(self.videos)
+
+    def __getitem__(self, index: int) -> VideoCrops:
+        video = self.videos[index]
+        try:
+            return face_crops(self.processor, video)
+        except FaceVideoError as error:
+            return VideoCrops(video, error=str(error), error_type=type(error).__name__)
+        except Exception as error:  # noqa: BLE001 - one odd file must not end a run over thousands; it is logged
+            message = str(error).strip().splitlines()[0] if str(error).strip() else "no message"
+            return VideoCrops(
+                video, error=f"{video.path.name}: unexpected {type(error).__name__}: {message}.",
+                error_type=type(error).__name__, retry=True,
+            )
+
+
+def keep_items(items: list) -> list:
+    """DataLoader ``collate_fn`` that hands a batch of ``VideoCrops`` over as the list it is."""
+    return items
