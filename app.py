@@ -30,11 +30,9 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
 import cv2
 import gradio as gr
 import numpy as np
@@ -45,6 +43,7 @@ from transformers import AutoConfig, pipeline
 import modeling  # registers the Auto classes and the face-video-analysis task
 from modeling.pipeline_face_video import FaceVideoAnalysisPipeline
 from modeling.processing_face_video import FaceVideoProcessor
+from training.example_video import paste, write_video
 
 logger = logging.getLogger("face-fusion-app")
 
@@ -153,12 +152,12 @@ def make_example_videos(folder: str | os.PathLike, size: tuple[int, int] = (480,
     def steps_out(t: float) -> np.ndarray:  # slides out of the frame on the right, waits, and comes back
         canvas = np.full((height, width, 3), 96, np.uint8)
         x = width * (0.5 + 5.2 * np.clip(min(t, 1 - t) - 0.25, 0.0, 0.15))
-        _paste(canvas, head, (x, height * 0.5), height * 0.7)
+        paste(canvas, head, (x, height * 0.5), height * 0.7)
         return canvas
 
     def no_face(t: float) -> np.ndarray:
         canvas = cv2.resize(data.coffee(), size, interpolation=cv2.INTER_AREA)
-        _paste(canvas, cat, (width * (0.35 + 0.3 * t), height * 0.5), height * 0.7)
+        paste(canvas, cat, (width * (0.35 + 0.3 * t), height * 0.5), height * 0.7)
         return canvas
 
     paths = []
@@ -166,34 +165,10 @@ def make_example_videos(folder: str | os.PathLike, size: tuple[int, int] = (480,
         path = folder / name
         if not path.exists():
             partial = path.with_suffix(".partial.mp4")
-            _write_h264(partial, (draw(i / (3 * fps - 1)) for i in range(3 * fps)), fps)
+            write_video(partial, (draw(i / (3 * fps - 1)) for i in range(3 * fps)), fps)
             partial.replace(path)
         paths.append(path)
     return paths
-
-
-def _paste(canvas: np.ndarray, image: np.ndarray, center: tuple[float, float], height: float) -> None:
-    """Paste ``image`` scaled to ``height`` pixels, centred at ``center`` (x, y), clipped at the canvas borders."""
-    scale = height / image.shape[0]
-    resized = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    h, w = resized.shape[:2]
-    x1, y1 = round(center[0] - w / 2), round(center[1] - h / 2)
-    cx1, cy1, cx2, cy2 = max(x1, 0), max(y1, 0), min(x1 + w, canvas.shape[1]), min(y1 + h, canvas.shape[0])
-    if cx2 > cx1 and cy2 > cy1:
-        canvas[cy1:cy2, cx1:cx2] = resized[cy1 - y1 : cy2 - y1, cx1 - x1 : cx2 - x1]
-
-
-def _write_h264(path: Path, frames, fps: int) -> None:
-    """Encode RGB frames with PyAV's libx264 (yuv420p), which every browser plays."""
-    with av.open(str(path), mode="w", format="mp4") as container:
-        stream = None
-        for frame in frames:
-            if stream is None:
-                stream = container.add_stream("libx264", rate=Fraction(fps))
-                stream.height, stream.width = frame.shape[:2]
-                stream.pix_fmt, stream.options = "yuv420p", {"crf": "23", "preset": "veryfast"}
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")))
-        container.mux(stream.encode())
 
 
 # ------------------------------------------------------------------------------------------------- analysing

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from fractions import Fraction
+from collections.abc import Iterable
 from pathlib import Path
 
 import av
@@ -40,22 +41,51 @@ def write_example_video(
     num_frames = max(1, round(seconds * fps))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("libx264", rate=Fraction(fps))
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": "23", "preset": "veryfast"}
-        for i in range(num_frames):
-            t = i / max(num_frames - 1, 1)
-            frame = np.full((height, width, 3), 96, np.uint8)
-            _paste(frame, head, center=(width * (0.35 + 0.3 * t), height * 0.5), height=height * (0.6 + 0.2 * t))
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+
+    def frame_at(i: int) -> np.ndarray:
+        t = i / max(num_frames - 1, 1)
+        frame = np.full((height, width, 3), 96, np.uint8)
+        paste(frame, head, center=(width * (0.35 + 0.3 * t), height * 0.5), height=height * (0.6 + 0.2 * t))
+        return frame
+
+    return write_video(path, (frame_at(i) for i in range(num_frames)), fps=fps)
+
+
+def write_video(
+    path: str | os.PathLike, frames: Iterable[np.ndarray], fps: int = 15, crf: int = 23, rotation: int = 0
+) -> Path:
+    """Encode RGB uint8 frames as a browser-playable H.264 MP4 (PyAV's libx264, yuv420p).
+
+    Args:
+        path: Output file.
+        frames: RGB uint8 arrays of one shape (height and width even, as yuv420p needs).
+        fps: Frame rate.
+        crf: x264 quality (lower is better).
+        rotation: Display rotation stored in the file (degrees counter-clockwise), as phones write it.
+
+    Returns:
+        The output path.
+    """
+    path = Path(path)
+    with av.open(str(path), mode="w", format="mp4") as container:
+        stream = None
+        for frame in frames:
+            if stream is None:
+                stream = container.add_stream("libx264", rate=Fraction(fps))
+                stream.height, stream.width = frame.shape[:2]
+                stream.pix_fmt = "yuv420p"
+                stream.options = {"crf": str(crf), "preset": "veryfast"}
+                if rotation:
+                    stream.set_display_rotation(rotation)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
                 container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+        if stream is not None:
+            for packet in stream.encode():
+                container.mux(packet)
     return path
 
 
-def _paste(canvas: np.ndarray, image: np.ndarray, center: tuple[float, float], height: float) -> None:
+def paste(canvas: np.ndarray, image: np.ndarray, center: tuple[float, float], height: float) -> None:
     """Paste `image` scaled to `height` pixels, centred at `center` (x, y), clipped at the canvas borders."""
     scale = height / image.shape[0]
     resized = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)

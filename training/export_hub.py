@@ -327,33 +327,50 @@ def export_space(
 
 
 def project_files_for(entry: Path, project_root: Path) -> list[Path]:
-    """`entry` and every project file it needs: whole packages it imports (with their `.py` files) and modules,
-    followed through their own imports. Third-party imports are left to requirements.txt."""
-    needed: list[Path] = []
+    """`entry` and every project file it imports, followed through their own (absolute and relative) imports,
+    with the `__init__.py` of each package on the way. Third-party imports are left to requirements.txt."""
+    needed: set[Path] = set()
     pending = [entry]
     while pending:
         path = pending.pop()
         if path in needed:
             continue
-        needed.append(path)
-        for module in _imported_modules(path):
-            top = module.split(".")[0]
-            package, single = project_root / top, project_root / f"{top}.py"
-            if package.is_dir() and (package / "__init__.py").is_file():
-                pending.extend(sorted(package.rglob("*.py")))
-            elif single.is_file():
-                pending.append(single)
-    return sorted(set(needed))
+        needed.add(path)
+        for module in _imported_modules(path, project_root):
+            parts = module.split(".")
+            for depth in range(1, len(parts) + 1):  # the module and every package above it
+                found = _module_file(project_root, parts[:depth])
+                if found is not None:
+                    pending.append(found)
+    return sorted(needed)
 
 
-def _imported_modules(path: Path) -> Iterable[str]:
-    """Absolute module names imported anywhere in a Python file (relative imports stay inside its package)."""
+def _module_file(project_root: Path, parts: list[str]) -> Path | None:
+    """The project file of a dotted module name, or None for a third-party (or missing) module."""
+    base = project_root.joinpath(*parts)
+    for candidate in (base / "__init__.py", base.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported_modules(path: Path, project_root: Path) -> Iterable[str]:
+    """Dotted names of the modules a Python file imports, relative imports resolved against its package; for
+    `from package import name` both `package` and `package.name` (which may be a submodule) are given."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = list(path.relative_to(project_root).parent.parts)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            yield node.module
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = package[: len(package) - (node.level - 1)]
+                base = ".".join([*anchor, *(node.module.split(".") if node.module else [])])
+            else:
+                base = node.module or ""
+            if base:
+                yield base
+            yield from (f"{base}.{alias.name}" for alias in node.names if base)
 
 
 # ------------------------------------------------------------------------------------------------------- upload
