@@ -46,6 +46,13 @@ def face_alignment_checkpoint_dir() -> str:
     return os.path.join(torch.hub.get_dir(), "checkpoints")
 
 
+def missing_face_alignment_weights(detector: str = "sfd") -> list[str]:
+    """The FAN and ``detector`` weight files not yet in ``face_alignment_checkpoint_dir()`` (file names)."""
+    folder = face_alignment_checkpoint_dir()
+    names = (FAN_2D_WEIGHTS, *FACE_ALIGNMENT_DETECTOR_WEIGHTS[detector])
+    return [name for name in names if not os.path.isfile(os.path.join(folder, name))]
+
+
 def face_alignment_weights_present(detector: str = "sfd") -> bool:
     """Whether face-alignment can be built with ``detector`` without any download.
 
@@ -59,9 +66,7 @@ def face_alignment_weights_present(detector: str = "sfd") -> bool:
         import face_alignment  # noqa: F401
     except ImportError:
         return False
-    folder = face_alignment_checkpoint_dir()
-    names = (FAN_2D_WEIGHTS, *FACE_ALIGNMENT_DETECTOR_WEIGHTS[detector])
-    return all(os.path.isfile(os.path.join(folder, name)) for name in names)
+    return not missing_face_alignment_weights(detector)
 
 
 def _downscale(frame: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
@@ -127,8 +132,8 @@ class HaarFaceDetector:
 class FaceAlignmentDetector:
     """face-alignment's detector for boxes and its FAN network for 68 landmarks.
 
-    The weights must already be in ``face_alignment_checkpoint_dir()``; otherwise face-alignment tries to download
-    them and this raises whatever that raises (offline: ``URLError``).
+    The weights must already be in ``face_alignment_checkpoint_dir()``: face-alignment would otherwise try to
+    download them, so missing files are a ``ValueError`` before any network access.
 
     Args:
         detector: "sfd" (S3FD, accurate) or "blazeface" (fast, front-camera model).
@@ -145,6 +150,14 @@ class FaceAlignmentDetector:
 
         if detector not in FACE_ALIGNMENT_DETECTOR_WEIGHTS:
             raise ValueError(f"face_alignment_detector must be one of {sorted(FACE_ALIGNMENT_DETECTOR_WEIGHTS)}.")
+        missing = missing_face_alignment_weights(detector)
+        if missing:  # checked here because face-alignment would start a download (offline: a raw URLError)
+            files = f"weight file {missing[0]} is" if len(missing) == 1 else f"weight files {', '.join(missing)} are"
+            raise ValueError(
+                f"face_detector='face_alignment' needs its weights on disk, but face-alignment's {files} not in "
+                f"{face_alignment_checkpoint_dir()}: put them there (face-alignment saves them there when it runs "
+                "once online) or use face_detector='haar'."
+            )
         self.max_side = max_side
         self.batch_size = batch_size
         kwargs = dict(device=device, face_detector=detector, flip_input=False)

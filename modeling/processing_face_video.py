@@ -2,8 +2,9 @@
 
 Stages, each a public method so batch jobs and benchmarks can run and time them separately:
 
-1. ``read_frames``: decode ``num_frames`` evenly spaced frames (decord, or PyAV when decord is missing). Only the
-   sampled frames are decoded, so an hour-long file costs the memory of ``num_frames`` frames.
+1. ``read_frames``: decode ``num_frames`` evenly spaced frames (decord, or PyAV when decord is missing or refuses
+   the file). Only the sampled frames are kept, so an hour-long file costs the memory of ``num_frames`` frames. A
+   live recording with no length in its header (a browser's MediaRecorder WebM) has its packets counted first.
 2. ``detect``: find every face on each frame, link them into tracks and keep the most prominent person.
 3. ``face_angles``: with face-alignment and ``align_faces``, the roll angle that levels the eyes (68 landmarks).
 4. ``crop``: a square around the face plus a margin, black-padded at the border, rotated, resized (RGB uint8).
@@ -100,7 +101,8 @@ class FaceVideoProcessor(ImageProcessingMixin):
         num_frames: Frames sampled per video, evenly spaced (``np.linspace(0, n - 1, num_frames).round()``).
             Always exactly this many rows come out: a video with fewer frames repeats frames.
         image_size: Side of the square face crops, in pixels.
-        face_detector: "face_alignment" (S3FD/BlazeFace + FAN landmarks; weights must be on disk), "haar" (OpenCV's
+        face_detector: "face_alignment" (S3FD/BlazeFace + FAN landmarks; weights must be on disk, else the first
+            use raises a ``ValueError`` saying which files are missing, without a download), "haar" (OpenCV's
             bundled cascade) or "auto": face-alignment when its weight files are already in
             ``$TORCH_HOME/hub/checkpoints``, else Haar with one warning and no download attempt.
         face_alignment_detector: face-alignment's box detector, "sfd" or "blazeface".
@@ -449,6 +451,9 @@ def _read_with_pyav(path: str, num_frames: int, name: str, source: str) -> tuple
         fps = float(stream.average_rate or stream.guessed_rate or 25)
         start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
         duration = float(stream.duration * stream.time_base) if stream.duration else (container.duration or 0) / 1e6
+        if not stream.frames and not duration:
+            # A live recording (a browser's MediaRecorder WebM) states neither: count its packets, decode in order.
+            return _read_every_frame(path, container, stream, num_frames, name, source)
         count = stream.frames or max(1, round(duration * fps))
         indices = sample_indices(count, num_frames)
 
@@ -472,6 +477,51 @@ def _read_with_pyav(path: str, num_frames: int, name: str, source: str) -> tuple
         frames = np.stack([decoded[i][0] for i in indices.tolist()])
         timestamps = np.array([decoded[i][1] for i in indices.tolist()], dtype=np.float64)
     return frames, timestamps, _metadata(fps, count, duration or count / fps, frames, indices, name, source)
+
+
+def _read_every_frame(
+    path: str, container, stream, num_frames: int, name: str, source: str
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Sampled decode of a video whose header gives no length: count the frames, then decode from the start.
+
+    Counting demuxes the video packets of a second reader (no decoding); the sampled frames are then kept from one
+    sequential decode, so memory stays that of ``num_frames`` frames.
+    """
+    import av
+
+    with av.open(path) as counter:
+        packets = [(p.pts, p.duration) for p in counter.demux(counter.streams.video[0]) if p.size and p.pts is not None]
+    if not packets:
+        raise VideoDecodeError(f"{name} could not be decoded: its video stream holds no frames.", source)
+    count = len(packets)
+    first = min(pts for pts, _ in packets)
+    last, last_length = max(packets)
+    mean_gap = (last - first) / (count - 1) if count > 1 else 0
+    duration = float((last - first + (last_length or mean_gap)) * stream.time_base)  # to the end of the last frame
+    fps = count / duration if duration > 0 else float(stream.average_rate or stream.guessed_rate or 25)
+    start = float(first * stream.time_base)
+    indices = sample_indices(count, num_frames)
+
+    def kept(frame, position: int) -> tuple[np.ndarray, float]:
+        seconds = frame.time if frame.time is not None else start + position / fps  # frame.time: pts x time_base
+        return _to_rgb(frame), seconds - start
+
+    wanted = set(indices.tolist())
+    decoded: dict[int, tuple[np.ndarray, float]] = {}
+    position, frame = -1, None
+    for position, frame in enumerate(_decode_skipping_damage(container, stream)):
+        if position in wanted:
+            decoded[position] = kept(frame, position)
+            if len(decoded) == len(wanted):
+                break
+    if frame is None:
+        raise VideoDecodeError(f"{name} could not be decoded: its video stream holds no frames.", source)
+    if len(decoded) < len(wanted):  # fewer frames decoded than packets counted: the rest are the last one
+        last = kept(frame, position)
+        decoded = {index: decoded.get(index, last) for index in wanted}
+    frames = np.stack([decoded[i][0] for i in indices.tolist()])
+    timestamps = np.array([decoded[i][1] for i in indices.tolist()], dtype=np.float64)
+    return frames, timestamps, _metadata(fps, count, duration, frames, indices, name, source)
 
 
 def _decode_skipping_damage(container, stream) -> Iterator:

@@ -6,6 +6,9 @@ The only human face is ``skimage.data.astronaut()`` (Eileen Collins); the cat (`
 faceless scenes. Defaults are small (320x240, 2 s, 15 fps) so a test stays fast; ``benchmark_video`` makes the
 720p, 15 s, 30 fps clip the benchmarks time.
 
+``webcam_recording`` is what a browser's MediaRecorder uploads: VP8 in a live WebM with no duration or frame count
+in its header, frames at irregular times.
+
 Bad files for the error paths: ``empty_file``, ``text_file``, ``truncated_video``, ``audio_only_file`` and
 ``zero_frame_video``; ``single_frame_video``, ``damaged_video`` and ``rotated_face_video`` are odd but usable and
 must still give a result.
@@ -19,9 +22,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 from skimage import data
+
+from training.example_video import paste, write_video  # the one H.264 writer, shared with the app and export
 
 __all__ = [
     "FACE_BOX_IN_HEAD",
@@ -34,8 +38,10 @@ __all__ = [
     "face_box",
     "face_gap_video",
     "faceless_video",
+    "moving_face_frames",
     "moving_face_position",
     "moving_face_video",
+    "paste",
     "red_background_face_video",
     "render_frames",
     "rotated_face_video",
@@ -44,6 +50,8 @@ __all__ = [
     "truncated_video",
     "two_faces_video",
     "upright_face_frames",
+    "webcam_frame_times",
+    "webcam_recording",
     "write_video",
     "zero_frame_video",
 ]
@@ -63,50 +71,6 @@ FACE_BOX_IN_HEAD = (37.0, 36.0, 132.0, 131.0)
 def astronaut_head() -> np.ndarray:
     """The astronaut's head and shoulders, an RGB uint8 image of 220x180 (height x width)."""
     return np.ascontiguousarray(data.astronaut()[_HEAD_ROWS, _HEAD_COLS])
-
-
-def write_video(path: PathLike, frames: Iterable[np.ndarray], fps: int = 15, crf: int = 23, rotation: int = 0) -> Path:
-    """Encode RGB uint8 frames as a browser-playable H.264 MP4.
-
-    Args:
-        path: Output file.
-        frames: RGB uint8 arrays of one shape (height and width even, as yuv420p needs).
-        fps: Frame rate.
-        crf: x264 quality (lower is better).
-        rotation: Display rotation stored in the file (degrees counter-clockwise), as phones write it.
-
-    Returns:
-        The output path.
-    """
-    path = Path(path)
-    with av.open(str(path), mode="w") as container:
-        stream = None
-        for frame in frames:
-            if stream is None:
-                stream = container.add_stream("libx264", rate=Fraction(fps))
-                stream.height, stream.width = frame.shape[:2]
-                stream.pix_fmt = "yuv420p"
-                stream.options = {"crf": str(crf), "preset": "veryfast"}
-                if rotation:
-                    stream.set_display_rotation(rotation)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
-                container.mux(packet)
-        if stream is not None:
-            for packet in stream.encode():
-                container.mux(packet)
-    return path
-
-
-def paste(canvas: np.ndarray, image: np.ndarray, center: tuple[float, float], height: float) -> None:
-    """Paste ``image`` resized to ``height`` pixels tall, centred at ``center`` (x, y), clipped at the borders."""
-    scale = height / image.shape[0]
-    resized = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    h, w = resized.shape[:2]
-    x1, y1 = int(round(center[0] - w / 2)), int(round(center[1] - h / 2))
-    cx1, cy1 = max(x1, 0), max(y1, 0)
-    cx2, cy2 = min(x1 + w, canvas.shape[1]), min(y1 + h, canvas.shape[0])
-    if cx2 > cx1 and cy2 > cy1:
-        canvas[cy1:cy2, cx1:cx2] = resized[cy1 - y1 : cy2 - y1, cx1 - x1 : cx2 - x1]
 
 
 def render_frames(
@@ -144,14 +108,50 @@ def big_face_position(t: float, size: tuple[int, int] = (320, 240)) -> tuple[tup
     return (width * 0.3 - 6 * np.sin(2 * np.pi * t), height * 0.5), height * 0.75
 
 
-def moving_face_video(path: PathLike, size: tuple[int, int] = (320, 240), seconds: float = 2.0, fps: int = 15) -> Path:
-    """The astronaut's head moving from left to right and growing from 50% to 75% of the frame height."""
+def moving_face_frames(size: tuple[int, int] = (320, 240), seconds: float = 2.0, fps: int = 15) -> Iterable[np.ndarray]:
+    """The frames of ``moving_face_video`` (and ``webcam_recording``), before encoding."""
     head = astronaut_head()
 
     def draw(canvas: np.ndarray, t: float) -> None:
         paste(canvas, head, *moving_face_position(t, size))
 
-    return write_video(path, render_frames(round(seconds * fps), size, draw), fps)
+    return render_frames(round(seconds * fps), size, draw)
+
+
+def moving_face_video(path: PathLike, size: tuple[int, int] = (320, 240), seconds: float = 2.0, fps: int = 15) -> Path:
+    """The astronaut's head moving from left to right and growing from 50% to 75% of the frame height."""
+    return write_video(path, moving_face_frames(size, seconds, fps), fps)
+
+
+def webcam_frame_times(seconds: float = 2.0, fps: int = 15) -> np.ndarray:
+    """When each frame of ``webcam_recording`` is shown, in integer milliseconds: ``fps`` give or take 20 ms each."""
+    count = round(seconds * fps)
+    jitter = np.random.default_rng(0).integers(-20, 21, count)
+    jitter[0] = 0
+    return np.round(np.arange(count) * 1000 / fps).astype(np.int64) + jitter
+
+
+def webcam_recording(path: PathLike, size: tuple[int, int] = (320, 240), seconds: float = 2.0, fps: int = 15) -> Path:
+    """``moving_face_frames`` recorded as a browser's MediaRecorder writes a webcam: VP8 in a live WebM.
+
+    Live Matroska is written without seeking back, so its header holds no duration and no frame count (decord
+    refuses such a file). Frames are shown at the irregular ``webcam_frame_times``.
+    """
+    times = webcam_frame_times(seconds, fps)
+    with av.open(str(path), mode="w", format="webm", options={"live": "1"}) as container:
+        stream = container.add_stream("libvpx", rate=fps)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)  # Matroska's millisecond clock
+        stream.options = {"deadline": "realtime", "cpu-used": "16", "threads": "1", "b": "1M"}  # fast on 2 cores
+        for frame, milliseconds in zip(moving_face_frames(size, seconds, fps), times, strict=True):
+            picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            picture.pts, picture.time_base = int(milliseconds), Fraction(1, 1000)
+            for packet in stream.encode(picture):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return Path(path)
 
 
 def face_gap_video(path: PathLike, size: tuple[int, int] = (320, 240), seconds: float = 2.0, fps: int = 15) -> Path:

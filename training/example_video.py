@@ -67,7 +67,7 @@ def write_video(
         The output path.
     """
     path = Path(path)
-    with av.open(str(path), mode="w", format="mp4") as container:
+    with av.open(str(path), mode="w") as container:  # the container follows the file name (.mp4)
         stream = None
         for frame in frames:
             if stream is None:

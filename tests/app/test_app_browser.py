@@ -168,10 +168,5 @@ def test_webcam_recording_is_analyzed(webcam_analysis):
     assert all(caption.startswith("frame ") for caption in webcam_analysis)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FaceVideoProcessor.read_frames samples frame 0 only of a MediaRecorder WebM (no duration or frame count "
-    "in its header: decord refuses it and PyAV's estimate is 1 frame); remove this mark once it counts the frames",
-)
 def test_webcam_recording_is_sampled_across_its_length(webcam_analysis):
     assert len(set(webcam_analysis)) == NUM_FRAMES, webcam_analysis

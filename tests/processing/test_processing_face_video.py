@@ -11,6 +11,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -25,6 +26,7 @@ from modeling.face_detection import (
     eye_roll_angle,
     select_face_track,
 )
+from modeling import processing_face_video
 from modeling.processing_face_video import (
     FaceVideoError,
     FaceVideoProcessor,
@@ -342,6 +344,39 @@ def test_bytes_input_matches_path_input_and_leaves_no_temp_file(haar, clips):
     assert set(Path(tempfile.gettempdir()).glob("face_video_*")) == before
 
 
+@pytest.fixture(scope="module")
+def webcam_clip(tmp_path_factory) -> Path:
+    # Written in a fresh process: once decord has decoded a video in this one, its bundled libvpx shadows PyAV's and
+    # the VP8 encoder refuses to open ("ABI version mismatch").
+    path = tmp_path_factory.mktemp("webcam") / "recording.webm"
+    code = "import sys; from tests.videos import webcam_recording; webcam_recording(sys.argv[1])"
+    subprocess.run([sys.executable, "-c", code, str(path)], cwd=Path(__file__).resolve().parents[2], check=True)
+    return path
+
+
+def test_webcam_recording_without_a_stated_length_is_sampled_across_it(haar, webcam_clip):
+    """A MediaRecorder WebM states no duration or frame count, and decord refuses it: PyAV counts its packets
+    (an estimate from the header said 1 frame, so every sampled frame was frame 0)."""
+    with av.open(str(webcam_clip)) as container:
+        stream = container.streams.video[0]
+        assert container.duration is None and not stream.duration and not stream.frames
+    if processing_face_video.decord is not None:
+        with pytest.raises(processing_face_video._DECORD_ERRORS):
+            processing_face_video.decord.VideoReader(str(webcam_clip))
+
+    frames, timestamps, meta = haar.read_frames(webcam_clip)
+
+    indices = sample_indices(FIXTURE_FRAMES, NUM_FRAMES)
+    assert meta["frame_indices"].tolist() == indices.tolist() and meta["num_video_frames"] == FIXTURE_FRAMES
+    np.testing.assert_allclose(timestamps, videos.webcam_frame_times()[indices] / 1000, atol=1e-6)  # real times
+    assert meta["duration"] == pytest.approx(2.0, abs=0.1) and meta["fps"] == pytest.approx(15, abs=1)
+    source = np.stack(list(videos.moving_face_frames()))
+    errors = np.abs(frames.astype(int) - source[indices]).mean(axis=(1, 2, 3))
+    assert errors.max() < 4, errors  # each sampled frame is the frame its index names
+    from_bytes, _, _ = haar.read_frames(webcam_clip.read_bytes())
+    np.testing.assert_array_equal(from_bytes, frames)
+
+
 def test_rotated_video_is_decoded_upright(haar, clips):
     frames, _, meta = haar.read_frames(clips["rotated"])
     upright = videos.upright_face_frames()[0]
@@ -505,6 +540,27 @@ def test_auto_without_weights_falls_back_to_haar_with_one_warning(clips, tmp_pat
     assert len(fallback_warnings(caught)) == 1
     assert "checkpoints" in str(fallback_warnings(caught)[0].message)
     assert processor.resolved_face_detector == "haar"
+
+
+@pytest.mark.parametrize("detector", sorted(FACE_ALIGNMENT_DETECTOR_WEIGHTS))
+def test_face_alignment_without_weights_is_one_clear_error_not_a_download(
+    detector, clips, tmp_path, monkeypatch, no_network
+):
+    pytest.importorskip("face_alignment")
+    checkpoints = tmp_path / "empty_torch_home" / "hub" / "checkpoints"
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty_torch_home"))
+    processor = FaceVideoProcessor(
+        num_frames=2, image_size=64, face_detector="face_alignment", face_alignment_detector=detector
+    )
+    assert processor.resolved_face_detector == "face_alignment"  # chosen, so no quiet fallback to Haar
+
+    with pytest.raises(ValueError) as caught:  # no_network: a download attempt would fail the test instead
+        processor(clips["moving"])
+
+    message = str(caught.value)
+    assert all(name in message for name in (FAN_2D_WEIGHTS, *FACE_ALIGNMENT_DETECTOR_WEIGHTS[detector]))
+    assert str(checkpoints) in message and "face_detector='haar'" in message
+    assert message.endswith(".") and "\n" not in message and message.count(". ") == 0
 
 
 def test_weight_file_names_match_the_installed_face_alignment():
