@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -31,6 +30,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
+
+from benchmarks.machine import describe, machine_info  # noqa: E402
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> dict:
         "server": {**server_summary, **measured["server"]},
         "overhead_ratio": server_summary["median_s"] / direct_summary["median_s"],
         "overhead_s": server_summary["median_s"] - direct_summary["median_s"],
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": machine_info(),
     }
     print(table(results))
     if args.json_out:
@@ -210,6 +211,7 @@ def table(results: dict) -> str:
         ("server memory: idle / peak RSS (MiB)", f"{server['idle_rss_mb']:.0f}", "", f"{server['peak_rss_mb']:.0f}"),
     ]
     lines = [
+        f"machine: {describe(results['machine'])}",
         f"model: {results['model']}" + (" (untrained fallback)" if results["untrained_fallback"] else ""),
         f"video: {results['video']}; {results['repeats']} timed calls each",
         "",
