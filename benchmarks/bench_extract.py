@@ -14,7 +14,7 @@ decode workers, so they can add up to more than the wall time per video. `videos
 
 Usage:
     python benchmarks/bench_extract.py [--videos 4] [--video clip.mp4] [--tiny | --model_config CONFIG]
-                                       [--num_frames 30] [--batch_size 60] [--num_workers N] [--json OUT]
+                                       [--num_frames 30] [--batch_size N] [--num_workers N] [--json OUT]
 
 Without --video the 720p, 15 s, 30 fps clip of tests/videos.py is written (and copied `--videos` times). The default
 model is the production EmoNeXt-Base (hub_configs/emonext-base); --tiny uses the tests' tiny one for a quick run.
@@ -123,8 +123,10 @@ def run_extraction(base: Path, output: Path, model_dir: Path, args: argparse.Nam
     argv = [
         "--dataset", "cmu-mosei", "--split", "train", "--base_path", str(base), "--output_root", str(output),
         "--model", str(model_dir), "--num_frames", str(args.num_frames), "--face_detector", "haar",
-        "--batch_size", str(args.batch_size), "--precision", args.precision,
+        "--precision", args.precision,
     ]
+    if args.batch_size is not None:
+        argv += ["--batch_size", str(args.batch_size)]
     if args.num_workers is not None:
         argv += ["--num_workers", str(args.num_workers)]
     start = time.perf_counter()
@@ -142,6 +144,7 @@ def run_extraction(base: Path, output: Path, model_dir: Path, args: argparse.Nam
         "device": summary["device"],
         "precision": summary["precision"],
         "num_workers": summary["num_workers"],
+        "batch_size": summary["batch_size"],
     }
 
 
@@ -175,7 +178,7 @@ def main(argv: list[str] | None = None) -> dict:
                        help="EmoNeXt config to time (default: the production EmoNeXt-Base)")
     model.add_argument("--tiny", action="store_true", help="the tests' tiny EmoNeXt (32 px crops), for a quick run")
     parser.add_argument("--num_frames", type=int, default=30)
-    parser.add_argument("--batch_size", type=int, default=60, help="crops per forward pass of the extraction")
+    parser.add_argument("--batch_size", type=int, help="crops per forward pass of the extraction (default: its own)")
     parser.add_argument("--num_workers", type=int, help="decode workers of the extraction (default: its own)")
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
                         help="extraction precision (auto: bf16 on CUDA); the naive loop is always fp32")
@@ -208,7 +211,7 @@ def main(argv: list[str] | None = None) -> dict:
         "videos": args.videos,
         "num_frames": args.num_frames,
         "model": "tiny EmoNeXt (tests/tiny_configs.py)" if args.tiny else f"{args.model_config} (random weights)",
-        "batch_size": args.batch_size,
+        "batch_size": ours["batch_size"],
         "naive": naive,
         "extraction": ours,
         "speedup": ours["videos_per_second"] / naive["videos_per_second"],

@@ -30,6 +30,7 @@ import torch
 from PIL import Image
 from transformers import Pipeline
 
+from .inference_batching import default_embed_batch_size
 from .inference_precision import inference_autocast
 from .processing_face_video import FaceVideoError, FaceVideoProcessor, VideoDecodeError
 
@@ -57,7 +58,8 @@ class FaceVideoAnalysisPipeline(Pipeline):
     (embedder crop size, longest frame sequence) is used.
 
     Construction arguments (besides the usual `model`, `device`):
-        embed_batch_size (`int`, *optional*, defaults to 32): Face crops embedded per forward pass.
+        embed_batch_size (`int`, *optional*): Face crops embedded per forward pass. Defaults to 8 on the CPU
+            (cache-friendly, see `inference_batching.py`) and 32 on a GPU (a 30-frame clip in one pass).
         bf16 (`bool`, *optional*): bf16 autocast for embedding. Defaults to on where the device computes bf16
             natively (CUDA, AVX-512 BF16 or AMX CPUs) and off elsewhere (see `inference_precision.py`).
 
@@ -112,9 +114,14 @@ class FaceVideoAnalysisPipeline(Pipeline):
                 f"the processor samples {processor.num_frames} frames but the model accepts at most "
                 f"{model.config.num_frames}."
             )
-        self.embed_batch_size = int(kwargs.pop("embed_batch_size", 32))  # a 30-frame clip in one pass
+        embed_batch_size = kwargs.pop("embed_batch_size", None)
         self.bf16 = kwargs.pop("bf16", None)  # None: bf16 autocast where the hardware has native bf16
         super().__init__(model=model, processor=processor, **kwargs)
+        if embed_batch_size is None:
+            embed_batch_size = default_embed_batch_size(self.device, 32)  # on a GPU, a 30-frame clip in one pass
+        if int(embed_batch_size) < 1:
+            raise ValueError(f"embed_batch_size must be at least 1, got {embed_batch_size}.")
+        self.embed_batch_size = int(embed_batch_size)
         self.model.eval()  # dropout off: the same video always gives the same result
         self.model.embedder.to(memory_format=torch.channels_last)  # faster convolutions on CPU and GPU
         self.revision = loaded_revision(self.model.name_or_path)

@@ -53,6 +53,7 @@ from tqdm.auto import tqdm  # noqa: E402
 from transformers import PreTrainedConfig  # noqa: E402
 
 from modeling import EmoNeXtConfig, EmoNeXtModel, FaceFusionConfig, FaceFusionModel  # noqa: E402
+from modeling.inference_batching import default_embed_batch_size  # noqa: E402
 from modeling.inference_precision import bf16_is_native  # noqa: E402
 from modeling.processing_face_video import FACE_DETECTORS, FaceVideoProcessor  # noqa: E402
 from training.shards import ShardError, ShardStore  # noqa: E402
@@ -364,6 +365,8 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
     model = model.to(device)
     processor = make_processor(args.num_frames, model.config.image_size, args.face_detector, str(device))
     precision, autocast_dtype = resolve_precision(args.precision, device)
+    if args.batch_size is None:
+        args.batch_size = default_embed_batch_size(device, 160)
     settings = extraction_settings(args, model, processor, precision)
     num_frames, dim = processor.num_frames, model.config.hidden_size
 
@@ -431,7 +434,8 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
         everyone = [mine]
     summary = summarize(everyone, len(videos), len(videos) - len(pending))
     summary.update(dataset=args.dataset, split=args.split, output=str(split_dir), process_index=rank,
-                   num_processes=world, device=str(device), precision=precision, num_workers=num_workers)
+                   num_processes=world, device=str(device), precision=precision, num_workers=num_workers,
+                   batch_size=args.batch_size)
     if is_main:
         if store.chunk_dirs() or not store.has_published_table():
             table, failures = store.merge()
@@ -574,9 +578,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = parser.add_argument_group("speed and resumption")
     run.add_argument(
-        "--batch_size", type=_positive, default=160,
-        help="Face crops per forward pass, across videos. Every pass has exactly this many (the last is padded), so "
-             "results do not depend on batch composition; 160 divides --chunk_size 32 x --num_frames 30.",
+        "--batch_size", type=_positive, default=None,
+        help="Face crops per forward pass, across videos (default: 160 on a GPU, 8 on the CPU, where small batches "
+             "stay in cache). Every pass has exactly this many (the last is padded), so results do not depend on "
+             "batch composition.",
     )
     run.add_argument("--chunk_size", type=_positive, default=32,
                      help="Videos per shard: the most work a kill can lose.")

@@ -16,6 +16,7 @@ from PIL import Image
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from modeling import FaceFusionModel
+from modeling.inference_batching import CPU_EMBED_BATCH_SIZE
 from modeling.pipeline_face_video import (
     PROGRESS_STAGES,
     TASK,
@@ -178,6 +179,21 @@ def test_a_list_is_batched_and_gives_the_single_results(analyze, videos):
         for key in ("emotions", "traits", "timeline"):
             assert _close(batched[key], single[key]), key
     assert calls == sorted(calls) and calls[-1] == 1.0
+
+
+def test_the_embedding_batch_size_changes_speed_not_results(fusion_dir, analyze, videos):
+    from transformers import pipeline
+
+    assert analyze.embed_batch_size == CPU_EMBED_BATCH_SIZE  # the CPU default: small batches stay in cache
+    one_pass = pipeline(TASK, model=str(fusion_dir), device="cpu", embed_batch_size=NUM_FRAMES)
+    one_at_a_time = pipeline(TASK, model=str(fusion_dir), device="cpu", embed_batch_size=1)
+
+    reference = analyze(str(videos["moving"]), timeline_window=3)
+    for other in (one_pass, one_at_a_time):
+        assert _close(other(str(videos["moving"]), timeline_window=3), reference)
+    with pytest.raises(ValueError) as error:
+        pipeline(TASK, model=str(fusion_dir), device="cpu", embed_batch_size=0)
+    assert_one_sentence(str(error.value), "embed_batch_size")
 
 
 def _close(a, b) -> bool:
