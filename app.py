@@ -90,6 +90,7 @@ class Settings:
     port: int = 7860
     max_upload_mb: float = 200.0
     max_duration_s: float = 600.0
+    max_megapixels: float = 8.3  # 4K UHD frames: bounds the memory one analysis holds (sampled frames are kept whole)
     num_frames: int | None = None
     face_detector: str = "auto"
     timeline_window: int = 5
@@ -175,7 +176,8 @@ def make_example_videos(folder: str | os.PathLike, size: tuple[int, int] = (480,
 
 
 def check_video(path: str, settings: Settings) -> None:
-    """Reject, with one sentence, what the page will not analyse: no video, too large, undecodable, too long.
+    """Reject, with one sentence, what the page will not analyse: no video, too large, undecodable, too long, frames
+    too big.
 
     The length comes from decoding one frame with the project's processor (cheap even for an hour-long file), so a
     bad or over-long file is refused before any heavy work.
@@ -194,6 +196,12 @@ def check_video(path: str, settings: Settings) -> None:
         raise ValueError(
             f"{name} is {_minutes(meta['duration'])} long, over this page's limit of "
             f"{_minutes(settings.max_duration_s)}; trim it and try again."
+        )
+    megapixels = meta["width"] * meta["height"] / 1e6
+    if megapixels > settings.max_megapixels:
+        raise ValueError(
+            f"{name} has {meta['width']}x{meta['height']} frames ({megapixels:.1f} megapixels), over this page's "
+            f"limit of {settings.max_megapixels:g} megapixels; downscale it and try again."
         )
 
 
@@ -324,7 +332,7 @@ def model_info(pipe: FaceVideoAnalysisPipeline, settings: Settings, fallback_rea
     return (
         f"**Model:** {name} · {revision} · faces found with {detector[processor.resolved_face_detector]} · "
         f"{processor.num_frames} frames per clip · limits: {settings.max_upload_mb:g} MB, "
-        f"{_minutes(settings.max_duration_s)}"
+        f"{_minutes(settings.max_duration_s)}, {settings.max_megapixels:g} megapixels per frame"
     )
 
 
@@ -442,6 +450,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     parser.add_argument("--max_upload_mb", type=float, default=200.0, help="largest accepted upload, in MB")
     parser.add_argument("--max_duration_s", type=float, default=600.0, help="longest accepted video, in seconds")
+    parser.add_argument("--max_megapixels", type=float, default=8.3,
+                        help="largest accepted frame size (8.3: 4K UHD); bounds each analysis's memory")
     parser.add_argument("--num_frames", type=int, default=None, help="frames sampled per video (model default)")
     parser.add_argument("--face_detector", default="auto", choices=["auto", "face_alignment", "haar"])
     parser.add_argument("--timeline_window", type=int, default=5, help="frames per point of the emotion timeline")

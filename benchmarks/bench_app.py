@@ -3,13 +3,16 @@
 Both sides analyse the same video with the same options (timeline and face crops, as the page asks for), so the ratio
 of their latencies is the server's overhead: upload, the length check, queue, drawing the charts and gallery, and the
 client downloading the results. Direct and served calls alternate, so drifting machine load hits both alike. The
-server's peak memory is its resident-set high-water mark (Linux VmHWM).
+server's peak memory is its resident-set high-water mark (Linux VmHWM), read after the one-at-a-time calls and again
+after `--concurrent` requests sent at once (the app's queue runs two analyses at a time, the rest wait).
 
 Usage:
-    python benchmarks/bench_app.py [--model ID_OR_PATH] [--video clip.mp4] [--repeats 5] [--json OUT]
+    python benchmarks/bench_app.py [--model ID_OR_PATH | --production] [--video clip.mp4] [--repeats 5]
+        [--concurrent 4] [--json OUT]
 
 Without --model a tiny seeded face-fusion is exported to a temporary folder (seconds per call, so the overhead shows);
-without --video the 720p, 15 s, 30 fps benchmark clip of tests/videos.py is written.
+`--production` exports the production architecture untrained instead, for the memory figures. Without --video the
+720p, 15 s, 30 fps benchmark clip of tests/videos.py is written.
 """
 
 from __future__ import annotations
@@ -36,19 +39,30 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 
-def tiny_model(folder: Path) -> Path:
-    """A tiny seeded face-fusion, exported as the Hub repo folder the app loads."""
+def seeded_model(folder: Path, production: bool) -> Path:
+    """A seeded face-fusion (tiny, or the production architecture untrained), exported as the repo the app loads.
+
+    Untrained production weights take the same time and memory as trained ones.
+    """
     import torch
+    from transformers import AutoConfig
 
     from modeling import FaceFusionModel
     from modeling.processing_face_video import FaceVideoProcessor
-    from tests.tiny_configs import IMAGE_SIZE, NUM_FRAMES, tiny_fusion_config
+    from tests.tiny_configs import NUM_FRAMES, tiny_fusion_config
     from training.export_hub import export_model_repo
 
+    if production:
+        config = AutoConfig.from_pretrained(PROJECT_ROOT / "hub_configs" / "face-fusion")
+        config.embedder_config.use_pretrained_backbone = False  # no download: the weights are random anyway
+        num_frames = config.num_frames
+    else:
+        config, num_frames = tiny_fusion_config(), NUM_FRAMES
     run = folder / "run"
     torch.manual_seed(0)
-    FaceFusionModel(tiny_fusion_config()).eval().save_pretrained(run)
-    FaceVideoProcessor(num_frames=NUM_FRAMES, image_size=IMAGE_SIZE, face_detector="auto").save_pretrained(run)
+    FaceFusionModel(config).eval().save_pretrained(run)
+    image_size = config.embedder_config.image_size
+    FaceVideoProcessor(num_frames=num_frames, image_size=image_size, face_detector="auto").save_pretrained(run)
     return export_model_repo("face-fusion", run, folder / "face-fusion")
 
 
@@ -142,6 +156,7 @@ def bench(model: str, video: Path, repeats: int, warmup: int, concurrent: int, w
             for thread in threads:
                 thread.join()
 
+        sequential_peak_mb = peak_rss_mb(process.pid)
         concurrent_s = timed(concurrently)
         return {
             "untrained_fallback": fallback_reason is not None,
@@ -150,7 +165,9 @@ def bench(model: str, video: Path, repeats: int, warmup: int, concurrent: int, w
                 "seconds": served_s,
                 "startup_s": startup_s,
                 "idle_rss_mb": idle_mb,
+                "peak_rss_sequential_mb": sequential_peak_mb,
                 "peak_rss_mb": peak_rss_mb(process.pid),
+                "concurrency_limit": app.Settings().concurrency,
                 "concurrent_requests": concurrent,
                 "concurrent_wall_s": concurrent_s,
             },
@@ -163,17 +180,20 @@ def summary(seconds: list[float]) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", help="Hub id or folder (default: a tiny seeded model, exported to a temp folder)")
+    models = parser.add_mutually_exclusive_group()
+    models.add_argument("--model", help="Hub id or folder (default: a tiny seeded model, exported to a temp folder)")
+    models.add_argument("--production", action="store_true",
+                        help="the production architecture (EmoNeXt-Base), untrained, exported to a temp folder")
     parser.add_argument("--video", help="video file (default: the 720p, 15 s, 30 fps benchmark clip)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--concurrent", type=int, default=2, help="requests sent at once in the concurrency run")
+    parser.add_argument("--concurrent", type=int, default=4, help="requests sent at once in the concurrency run")
     parser.add_argument("--json", dest="json_out", help="write the results here as JSON")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="bench-app-") as tmp:
         workdir = Path(tmp)
-        model = args.model or str(tiny_model(workdir))
+        model = args.model or str(seeded_model(workdir, args.production))
         if args.video:
             video = Path(args.video)
         else:
@@ -184,7 +204,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     direct_summary, server_summary = summary(measured["direct"]), summary(measured["server"]["seconds"])
     results = {
-        "model": args.model or "tiny seeded face-fusion (tests/tiny_configs.py)",
+        "model": args.model or ("production architecture, untrained (hub_configs/face-fusion)" if args.production
+                                else "tiny seeded face-fusion (tests/tiny_configs.py)"),
         "untrained_fallback": measured["untrained_fallback"],
         "video": args.video or "tests/videos.py benchmark_video: 1280x720, 15 s, 30 fps",
         "repeats": args.repeats,
@@ -208,7 +229,10 @@ def table(results: dict) -> str:
         ("server overhead", f"{results['overhead_s']:+.3f}", "", f"x{results['overhead_ratio']:.2f}"),
         (f"{server['concurrent_requests']} concurrent requests (wall)", f"{server['concurrent_wall_s']:.3f}", "", ""),
         ("server start-up (to first page)", f"{server['startup_s']:.1f}", "", ""),
-        ("server memory: idle / peak RSS (MiB)", f"{server['idle_rss_mb']:.0f}", "", f"{server['peak_rss_mb']:.0f}"),
+        ("server memory: idle RSS (MiB)", f"{server['idle_rss_mb']:.0f}", "", ""),
+        ("server peak RSS, one request at a time", "", "", f"{server['peak_rss_sequential_mb']:.0f}"),
+        (f"server peak RSS, {server['concurrent_requests']} at once (limit {server['concurrency_limit']})", "", "",
+         f"{server['peak_rss_mb']:.0f}"),
     ]
     lines = [
         f"machine: {describe(results['machine'])}",

@@ -38,6 +38,7 @@ MODEL_ID = "org/face-fusion"  # the app's default --model, served from the plant
 # Limits of the launched app, small so that "too large" and "too long" files stay cheap to make.
 MAX_UPLOAD_MB = 1
 MAX_DURATION_S = 20
+MAX_MEGAPIXELS = 0.2  # the fixture clips are 320x240 (0.08 megapixels)
 START_TIMEOUT_S = 240
 
 
@@ -101,6 +102,7 @@ def videos(tmp_path_factory) -> dict[str, Path]:
         "audio_only": audio_only_file(folder / "tone.m4a"),
         "too_long": long_clip,
         "too_large": too_large,
+        "big_frames": moving_face_video(folder / "big_frames.mp4", size=(640, 480), seconds=1.0),
     }
 
 
@@ -126,6 +128,7 @@ def app_server(tmp_path_factory, tiny_exported_model) -> AppServer:
     log = home / "app.log"
     command = [sys.executable, "app.py", "--port", str(port)]
     command += ["--max_upload_mb", str(MAX_UPLOAD_MB), "--max_duration_s", str(MAX_DURATION_S)]
+    command += ["--max_megapixels", str(MAX_MEGAPIXELS)]
     with open(log, "wb") as log_file:
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     server = AppServer(f"http://127.0.0.1:{port}/", process, log)

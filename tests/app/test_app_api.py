@@ -20,7 +20,7 @@ from gradio_client.exceptions import AppError
 
 import app
 from modeling.processing_face_video import FaceVideoProcessor
-from tests.app.conftest import MAX_DURATION_S, MODEL_ID, free_port
+from tests.app.conftest import MAX_DURATION_S, MAX_MEGAPIXELS, MODEL_ID, free_port
 from tests.tiny_configs import NUM_FRAMES
 
 EMOTIONS = ["neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise"]
@@ -94,6 +94,7 @@ BAD_INPUTS = {  # kind -> words the one sentence must contain
     "audio_only": "no video stream",
     "faceless": "no detectable face",
     "too_long": f"limit of {MAX_DURATION_S} seconds",
+    "big_frames": f"640x480 frames (0.3 megapixels), over this page's limit of {MAX_MEGAPIXELS} megapixels",
 }
 
 
