@@ -384,6 +384,27 @@ def test_rotated_video_is_decoded_upright(haar, clips):
     assert np.abs(frames[0].astype(int) - upright).mean() < 5
 
 
+def test_frames_over_max_frame_side_are_shrunk_and_boxes_stay_in_video_pixels(haar, clips):
+    shrinking = FaceVideoProcessor(num_frames=NUM_FRAMES, image_size=112, face_detector="haar", max_frame_side=240)
+    frames, _, meta = shrinking.read_frames(clips["moving"])
+    assert frames.shape[1:3] == (180, 240), "a 320x240 clip is kept at 240x180"
+    assert (meta["width"], meta["height"], meta["frame_scale"]) == (320, 240, 0.75)
+
+    shrunk = shrinking(clips["moving"])
+    assert (shrunk["width"], shrunk["height"]) == (320, 240)
+    for box, t in zip(shrunk["boxes"].numpy(), expected_t(shrunk["frame_indices"]), strict=True):
+        assert box_iou(box, videos.face_box(*videos.moving_face_position(t))) > 0.6, "boxes in the video's pixels"
+    # Same boxes, fewer pixels: the crop squares (150-225 px of the video) still hold at least the crop's 112 px
+    # at 3/4 size, so the crops change less than moving the box by one pixel (detection jitters more than that).
+    full_frames, _, _ = haar.read_frames(clips["moving"])
+    boxes, _ = haar.detect(full_frames)
+    sharp, soft = haar.crop(full_frames, boxes), shrinking.crop(frames, boxes * meta["frame_scale"])
+    jittered = haar.crop(full_frames, boxes + np.float32([1, 1, 1, 1]))
+    shrink_change, jitter_change = np.abs(sharp.astype(int) - soft).mean(), np.abs(sharp.astype(int) - jittered).mean()
+    assert shrink_change < jitter_change, (shrink_change, jitter_change)
+    assert haar.max_frame_side == 1920, "by default only frames above 1080p are shrunk"
+
+
 _PYAV_READER = """
 import sys
 sys.modules["decord"] = None  # decord is not importable in this process
@@ -395,6 +416,9 @@ for name, path in {paths!r}.items():
     frames, timestamps, meta = processor.read_frames(path)
     np.savez({out!r} + name + ".npz", frames=frames, timestamps=timestamps,
              meta=np.array([meta["fps"], meta["num_video_frames"], meta["width"], meta["height"]]))
+shrinking = module.FaceVideoProcessor(num_frames={num_frames}, face_detector="haar", max_frame_side=160)
+frames, _, meta = shrinking.read_frames({paths!r}["moving"])
+print("SHRUNK:", frames.shape[1:3], meta["width"], meta["height"], meta["frame_scale"])
 try:
     processor.read_frames({bad!r})
 except module.VideoDecodeError as error:
@@ -409,6 +433,7 @@ def test_pyav_fallback_reads_the_same_frames_as_decord(haar, clips, tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "ERROR:speech.mp4 could not be decoded: it contains no video stream." in result.stdout
+    assert "SHRUNK: (120, 160) 320 240 0.5" in result.stdout
     for name, path in paths.items():
         frames, timestamps, meta = haar.read_frames(path)
         fallback = np.load(tmp_path / f"{name}.npz")
