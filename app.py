@@ -101,14 +101,34 @@ class Settings:
 # ------------------------------------------------------------------------------------------------- loading
 
 
+def hub_reachable(timeout_s: float = 3.0) -> bool:
+    """Whether the Hugging Face Hub answers at all within ``timeout_s``.
+
+    Asked once before loading a Hub id: on a machine without network the Hub client retries each file for about 25 s
+    before the cache or the fallback is used, and the page would start that much later.
+    """
+    from huggingface_hub import constants, get_session
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    try:
+        get_session().head(constants.ENDPOINT, timeout=timeout_s)
+    except Exception:  # DNS failure, refused, timed out, proxy error: all mean "not now"
+        return False
+    return True
+
+
 def load_pipeline(model: str, revision: str | None = None) -> tuple[FaceVideoAnalysisPipeline, str | None]:
     """The analysis pipeline for ``model``, or for the untrained architecture when that cannot be loaded.
 
     Returns:
         The pipeline and, when it is the untrained fallback, why the configured model could not be loaded.
     """
+    local_only = not Path(model).is_dir() and not hub_reachable()
+    if local_only:
+        logger.warning("The Hugging Face Hub cannot be reached: looking for %s in the local cache only.", model)
     try:
-        return pipeline(TASK, model=model, revision=revision, trust_remote_code=True), None
+        return pipeline(TASK, model=model, revision=revision, trust_remote_code=True, local_files_only=local_only), None
     except Exception as error:  # offline, missing repo, bad folder: the page must still start
         first_line = (str(error).strip().splitlines() or [""])[0]
         reason = f"{type(error).__name__}: {first_line}"[:300]

@@ -99,8 +99,10 @@ class FaceVideoAnalysisPipeline(Pipeline):
     _load_tokenizer = False
 
     def __init__(self, model, processor: FaceVideoProcessor | str | os.PathLike | None = None, **kwargs):
+        # `pipeline(..., local_files_only=True)` passes it on to here: the processor must come from the cache too.
+        local_files_only = bool(kwargs.pop("local_files_only", False))
         if processor is None:
-            processor = load_processor_for(model)
+            processor = load_processor_for(model, local_files_only)
         elif isinstance(processor, (str, os.PathLike)):
             processor = FaceVideoProcessor.from_pretrained(processor)
         embedder_size = model.config.embedder_config.image_size
@@ -365,12 +367,13 @@ class FaceVideoAnalysisPipeline(Pipeline):
 # -------------------------------------------------------------------------------------------------- loading
 
 
-def load_processor_for(model) -> FaceVideoProcessor:
+def load_processor_for(model, local_files_only: bool = False) -> FaceVideoProcessor:
     """The `FaceVideoProcessor` saved beside the model, or a default one sized from the model's config."""
     source = getattr(model, "name_or_path", "") or ""
     if source:
         try:
-            return FaceVideoProcessor.from_pretrained(source, revision=loaded_revision(source) or "main")
+            revision = loaded_revision(source) or "main"
+            return FaceVideoProcessor.from_pretrained(source, revision=revision, local_files_only=local_files_only)
         except OSError:  # no preprocessor_config.json in that repo or folder
             pass
     config = model.config

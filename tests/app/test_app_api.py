@@ -8,7 +8,10 @@ example videos.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
 import urllib.request
 from pathlib import Path
@@ -20,7 +23,8 @@ from gradio_client.exceptions import AppError
 
 import app
 from modeling.processing_face_video import FaceVideoProcessor
-from tests.app.conftest import MAX_DURATION_S, MAX_MEGAPIXELS, MODEL_ID, free_port
+from tests.app.conftest import MAX_DURATION_S, MAX_MEGAPIXELS, MODEL_ID, PROJECT_ROOT, free_port
+from tests.hub_cache import plant_in_hf_cache
 from tests.tiny_configs import NUM_FRAMES
 
 EMOTIONS = ["neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise"]
@@ -210,6 +214,39 @@ def test_a_trainers_output_folder_loads_without_fallback(tiny_trained_run):
 def test_default_model_offline_falls_back(fallback):
     pipe, reason = app.load_pipeline(app.DEFAULT_MODEL)
     assert reason is not None and isinstance(pipe, app.FaceVideoAnalysisPipeline)
+
+
+_LOAD_WITHOUT_HUB = """
+import logging, sys
+logging.basicConfig(level=logging.WARNING, format="%(message)s")
+import app
+app.FALLBACK_CONFIG = sys.argv[2]
+pipe, reason = app.load_pipeline(sys.argv[1])
+print("LOADED:", pipe.model.name_or_path, "| FALLBACK:", reason)
+"""
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("cached", [True, False])
+def test_an_unreachable_hub_means_the_cache_or_the_fallback_without_waiting(
+    tmp_path, tiny_exported_model, tiny_fallback_config, cached
+):
+    """No HF_HUB_OFFLINE, and the Hub's address refuses connections: the app checks once, then uses only the cache."""
+    env = {key: value for key, value in os.environ.items() if key not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    env.update(HF_HOME=str(tmp_path / "hf"), HF_HUB_CACHE=str(tmp_path / "hf" / "hub"),
+               HF_ENDPOINT=f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    if cached:
+        plant_in_hf_cache(tiny_exported_model, MODEL_ID, tmp_path / "hf" / "hub")
+    done = subprocess.run(
+        [sys.executable, "-c", _LOAD_WITHOUT_HUB, MODEL_ID, str(tiny_fallback_config)],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=170,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"The Hugging Face Hub cannot be reached: looking for {MODEL_ID} in the local cache only." in done.stderr
+    if cached:
+        assert f"LOADED: {MODEL_ID} | FALLBACK: None" in done.stdout, done.stdout
+    else:
+        assert "FALLBACK: OSError" in done.stdout, done.stdout
 
 
 def test_progress_goes_through_the_four_stages_in_order(fallback, videos):
