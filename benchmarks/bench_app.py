@@ -20,21 +20,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
 from benchmarks.machine import describe, machine_info  # noqa: E402
+from tests.app_process import running_app  # noqa: E402
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
@@ -88,49 +85,17 @@ def _status_mb(pid: int, key: str) -> float:
     raise RuntimeError(f"no {key} in /proc/{pid}/status: memory figures need Linux")
 
 
-@contextmanager
-def app_process(model: str, workdir: Path):
-    """`python app.py --model MODEL` on a free port; yields (process, url, seconds to the first served page)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "FACE_FUSION_EXAMPLES_DIR": str(workdir / "examples")}
-    url = f"http://127.0.0.1:{port}/"
-    with open(workdir / "app.log", "wb") as log:
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, "app.py", "--model", model, "--port", str(port)],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"app.py exited: {(workdir / 'app.log').read_text()[-2000:]}")
-                try:
-                    urllib.request.urlopen(url + "config", timeout=2).close()
-                    break
-                except OSError:
-                    time.sleep(0.25)
-            yield process, url, time.perf_counter() - started
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
 def bench(model: str, video: Path, repeats: int, warmup: int, concurrent: int, workdir: Path) -> dict:
     """Direct and served calls alternate, so a change in the machine's load hits both sides alike."""
     from gradio_client import Client, handle_file
 
     import app
 
-    with app_process(model, workdir) as (process, url, startup_s):
+    env = {**os.environ, "FACE_FUSION_EXAMPLES_DIR": str(workdir / "examples")}
+    started = time.perf_counter()
+    with running_app(["--model", model], env, workdir / "app.log", start_timeout_s=600) as server:
+        startup_s = time.perf_counter() - started
+        process, url = server.process, server.url
         idle_mb = rss_mb(process.pid)
         pipe, fallback_reason = app.load_pipeline(model)  # loaded as the app loads it, called as the app calls it
         client = Client(url, verbose=False)

@@ -3,14 +3,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,6 +11,7 @@ import torch
 
 from modeling import FaceFusionModel
 from modeling.processing_face_video import FaceVideoProcessor
+from tests.app_process import AppServer, running_app
 from tests.hub_cache import plant_in_hf_cache
 from tests.tiny_configs import IMAGE_SIZE, NUM_FRAMES, tiny_fusion_config
 from tests.videos import (
@@ -41,21 +35,6 @@ MAX_DURATION_S = 20
 MAX_MEGAPIXELS = 0.2  # the fixture clips are 320x240 (0.08 megapixels)
 START_TIMEOUT_S = 240
 
-
-@dataclass
-class AppServer:
-    url: str
-    process: subprocess.Popen
-    log: Path
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -114,7 +93,6 @@ def app_server(tmp_path_factory, tiny_exported_model) -> AppServer:
     """
     home = tmp_path_factory.mktemp("app-home")
     plant_in_hf_cache(tiny_exported_model, MODEL_ID, home / "hf" / "hub")
-    port = free_port()
     env = {
         **os.environ,
         "HF_HOME": str(home / "hf"),
@@ -125,37 +103,10 @@ def app_server(tmp_path_factory, tiny_exported_model) -> AppServer:
         "GRADIO_TEMP_DIR": str(home / "gradio"),
     }
     env.pop("FACE_FUSION_MODEL", None)
-    log = home / "app.log"
-    command = [sys.executable, "app.py", "--port", str(port)]
-    command += ["--max_upload_mb", str(MAX_UPLOAD_MB), "--max_duration_s", str(MAX_DURATION_S)]
-    command += ["--max_megapixels", str(MAX_MEGAPIXELS)]
-    with open(log, "wb") as log_file:
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    server = AppServer(f"http://127.0.0.1:{port}/", process, log)
-    try:
-        wait_until_serving(server)
+    options = ["--max_upload_mb", str(MAX_UPLOAD_MB), "--max_duration_s", str(MAX_DURATION_S)]
+    options += ["--max_megapixels", str(MAX_MEGAPIXELS)]
+    with running_app(options, env, home / "app.log", START_TIMEOUT_S) as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def wait_until_serving(server: AppServer, timeout: float = START_TIMEOUT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"app.py exited with {server.process.returncode}:\n{server.log_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(server.url + "config", timeout=2) as response:
-                json.load(response)
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"app.py did not serve within {timeout} s:\n{server.log_text()[-3000:]}")
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,8 @@ from gradio_client.exceptions import AppError
 
 import app
 from modeling.processing_face_video import FaceVideoProcessor
-from tests.app.conftest import MAX_DURATION_S, MAX_MEGAPIXELS, MODEL_ID, PROJECT_ROOT, free_port
+from tests.app.conftest import MAX_DURATION_S, MAX_MEGAPIXELS, MODEL_ID, PROJECT_ROOT
+from tests.app_process import free_port
 from tests.hub_cache import plant_in_hf_cache
 from tests.tiny_configs import NUM_FRAMES
 
