@@ -5,8 +5,8 @@ pixels):
 
 * ``HaarFaceDetector``: OpenCV's bundled frontal-face Haar cascade. Always available offline, no weights to fetch.
 * ``FaceAlignmentDetector``: the `face-alignment` package (S3FD or BlazeFace boxes, 68 FAN landmarks). Its weights
-  come from URLs on first use, so the processor only picks it when the files are already in
-  ``torch.hub.get_dir()/checkpoints`` (see ``face_alignment_weights_present``).
+  are read from ``torch.hub.get_dir()/checkpoints``; ``build_face_detector`` fetches them first when they are missing
+  (see ``face_alignment_weights.py``) and falls back to Haar, saying why, when they cannot be had.
 
 ``select_face_track`` links the per-frame boxes into tracks and returns the boxes of the most prominent face.
 ``eye_roll_angle`` turns 68 landmarks into the angle that levels the eyes.
@@ -22,13 +22,15 @@ import cv2
 import numpy as np
 import torch
 
-# File names face-alignment 1.4/1.5 stores in torch.hub's checkpoint folder (the basenames of its download URLs:
-# face_alignment.api.models_urls and the detectors' models_urls). Checked against the installed package by a test.
-FAN_2D_WEIGHTS = "2DFAN4-11f355bf06.pth.tar"
-FACE_ALIGNMENT_DETECTOR_WEIGHTS: dict[str, tuple[str, ...]] = {
-    "sfd": ("s3fd-619a316812.pth",),
-    "blazeface": ("blazeface.pth", "anchors.npy"),
-}
+from .face_alignment_weights import (
+    FACE_ALIGNMENT_DETECTOR_WEIGHTS,
+    FAN_2D_WEIGHTS,
+    FaceAlignmentWeightsUnavailable,
+    face_alignment_checkpoint_dir,
+    face_alignment_weights_present,
+    fetch_face_alignment_weights,
+    missing_face_alignment_weights,
+)
 
 # 68-point (iBUG 300-W) landmark indices of the two eyes: 36-41 is the eye on the image's left.
 LEFT_EYE = slice(36, 42)
@@ -39,34 +41,6 @@ MAX_ROLL_DEGREES = 45.0
 # Tracking compares every track with every box; a crowd (or a detector gone wrong) is cut to its most confident
 # faces, which is where the one person a video is about will be.
 MAX_FACES_PER_FRAME = 20
-
-
-def face_alignment_checkpoint_dir() -> str:
-    """The folder face-alignment downloads its weights into: ``$TORCH_HOME/hub/checkpoints`` by default."""
-    return os.path.join(torch.hub.get_dir(), "checkpoints")
-
-
-def missing_face_alignment_weights(detector: str = "sfd") -> list[str]:
-    """The FAN and ``detector`` weight files not yet in ``face_alignment_checkpoint_dir()`` (file names)."""
-    folder = face_alignment_checkpoint_dir()
-    names = (FAN_2D_WEIGHTS, *FACE_ALIGNMENT_DETECTOR_WEIGHTS[detector])
-    return [name for name in names if not os.path.isfile(os.path.join(folder, name))]
-
-
-def face_alignment_weights_present(detector: str = "sfd") -> bool:
-    """Whether face-alignment can be built with ``detector`` without any download.
-
-    Args:
-        detector: face-alignment detector name ("sfd" or "blazeface").
-
-    Returns:
-        True when the package imports and the FAN and detector weight files are already on disk.
-    """
-    try:
-        import face_alignment  # noqa: F401
-    except ImportError:
-        return False
-    return not missing_face_alignment_weights(detector)
 
 
 def _downscale(frame: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
@@ -203,6 +177,40 @@ class FaceAlignmentDetector:
             for maps, (center, side) in zip(heatmaps.float().cpu().numpy(), geometry, strict=True):
                 points.append(_decode_heatmaps(maps) / maps.shape[-1] * side + (center - side / 2))
         return np.stack(points).astype(np.float32) if points else np.zeros((0, 68, 2), np.float32)
+
+
+def build_face_detector(
+    face_detector: str = "auto", face_alignment_detector: str = "sfd", device: str = "cpu", max_side: int = 640
+) -> tuple[HaarFaceDetector | FaceAlignmentDetector, str | None]:
+    """The detector a processor setting asks for, fetching face-alignment's weights when they are missing.
+
+    Args:
+        face_detector: "auto" (face-alignment, fetching its weights when missing; Haar when they cannot be had),
+            "face_alignment" (the same, but an error instead of the fallback) or "haar".
+        face_alignment_detector: face-alignment's box detector, "sfd" or "blazeface".
+        device: torch device for face-alignment's networks.
+        max_side: Frames are shrunk to this longer side before detection.
+
+    Returns:
+        The detector and, when "auto" fell back to Haar, the sentence saying why (else None).
+
+    Raises:
+        ValueError: "face_alignment" was asked for and its weights are neither on disk nor downloadable.
+    """
+    if face_detector == "haar":
+        return HaarFaceDetector(max_side), None
+    try:
+        fetch_face_alignment_weights(face_alignment_detector)
+    except FaceAlignmentWeightsUnavailable as error:
+        if face_detector == "face_alignment":
+            missing = ", ".join(missing_face_alignment_weights(face_alignment_detector))
+            raise ValueError(
+                f"face_detector='face_alignment' needs face-alignment's weight files {missing} in "
+                f"{face_alignment_checkpoint_dir()}, which could not be fetched: {str(error).rstrip('.')}; "
+                "use face_detector='haar' to run without them."
+            ) from error
+        return HaarFaceDetector(max_side), str(error)
+    return FaceAlignmentDetector(face_alignment_detector, device, max_side), None
 
 
 # face-alignment's FAN input convention (face_alignment.utils): a 256 px square of side 200 * scale around a centre
