@@ -29,7 +29,7 @@ REPO_ID = "org/face-fusion"
 REMOTE_CODE = {
     "configuration_emonext.py", "configuration_face_fusion.py", "configuration_face_transformer.py",
     "modeling_emonext.py", "modeling_face_fusion.py", "modeling_face_transformer.py",
-    "processing_face_video.py", "face_detection.py", "pipeline_face_video.py",
+    "processing_face_video.py", "video_decoding.py", "face_detection.py", "pipeline_face_video.py",
 }
 
 
