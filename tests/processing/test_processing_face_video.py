@@ -26,14 +26,14 @@ from modeling.face_detection import (
     eye_roll_angle,
     select_face_track,
 )
-from modeling import processing_face_video
+from modeling import video_decoding
 from modeling.processing_face_video import (
     FaceVideoError,
     FaceVideoProcessor,
     NoFaceFoundError,
     VideoDecodeError,
-    sample_indices,
 )
+from modeling.video_decoding import sample_indices
 from tests import videos
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -360,9 +360,9 @@ def test_webcam_recording_without_a_stated_length_is_sampled_across_it(haar, web
     with av.open(str(webcam_clip)) as container:
         stream = container.streams.video[0]
         assert container.duration is None and not stream.duration and not stream.frames
-    if processing_face_video.decord is not None:
-        with pytest.raises(processing_face_video._DECORD_ERRORS):
-            processing_face_video.decord.VideoReader(str(webcam_clip))
+    if video_decoding.decord is not None:
+        with pytest.raises(video_decoding._DECORD_ERRORS):
+            video_decoding.decord.VideoReader(str(webcam_clip))
 
     frames, timestamps, meta = haar.read_frames(webcam_clip)
 
@@ -409,8 +409,8 @@ _PYAV_READER = """
 import sys
 sys.modules["decord"] = None  # decord is not importable in this process
 import numpy as np
-from modeling import processing_face_video as module
-assert module.decord is None
+from modeling import processing_face_video as module, video_decoding
+assert video_decoding.decord is None
 processor = module.FaceVideoProcessor(num_frames={num_frames}, face_detector="haar")
 for name, path in {paths!r}.items():
     frames, timestamps, meta = processor.read_frames(path)
@@ -505,7 +505,7 @@ def test_auto_processor_loads_it_as_remote_code_in_a_clean_process(clips, tmp_pa
         processor.save_pretrained(folder)
     finally:
         FaceVideoProcessor._auto_class = registered  # as `import modeling` left it
-    assert {"processing_face_video.py", "face_detection.py", "preprocessor_config.json"} <= {
+    assert {"processing_face_video.py", "video_decoding.py", "face_detection.py", "preprocessor_config.json"} <= {
         p.name for p in folder.iterdir()
     }
     auto_map = json.loads((folder / "preprocessor_config.json").read_text())["auto_map"]
