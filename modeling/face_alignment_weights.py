@@ -40,7 +40,15 @@ STALL_TIMEOUT_S = 60.0
 
 
 class FaceAlignmentWeightsUnavailable(OSError):
-    """face-alignment's weights are not on disk and could not be fetched; the message is one sentence saying why."""
+    """face-alignment's weights are not on disk and could not be fetched; the message is one sentence saying why.
+
+    Attributes:
+        reason: The cause alone, to end another sentence ("HF_HUB_OFFLINE is set", "host did not answer (...)").
+    """
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
 
 
 def face_alignment_checkpoint_dir() -> str:
@@ -112,7 +120,9 @@ def fetch_face_alignment_weights(detector: str = "sfd", progress: bool = True) -
             within ``PROBE_TIMEOUT_S``, or a download failed or came incomplete (nothing is left under the final name).
     """
     if not face_alignment_installed():
-        raise FaceAlignmentWeightsUnavailable("the face-alignment package is not installed.")
+        raise FaceAlignmentWeightsUnavailable(
+            "the face-alignment package is not installed.", "the face-alignment package is not installed"
+        )
     missing = missing_face_alignment_weights(detector)
     if not missing:
         return []
@@ -120,13 +130,13 @@ def fetch_face_alignment_weights(detector: str = "sfd", progress: bool = True) -
     urls = face_alignment_weight_urls(detector)
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
         raise FaceAlignmentWeightsUnavailable(
-            f"face-alignment's weights are not in {folder} and HF_HUB_OFFLINE is set, so they were not downloaded."
+            f"face-alignment's weights are not in {folder} and HF_HUB_OFFLINE is set, so they were not downloaded.",
+            "HF_HUB_OFFLINE is set",
         )
     reason = _unreachable_reason(urls[missing[0]])
     if reason:
-        raise FaceAlignmentWeightsUnavailable(
-            f"face-alignment's weights are not in {folder} and {_host(urls[missing[0]])} did not answer ({reason})."
-        )
+        reason = f"{_host(urls[missing[0]])} did not answer ({reason})"
+        raise FaceAlignmentWeightsUnavailable(f"face-alignment's weights are not in {folder} and {reason}.", reason)
     os.makedirs(folder, exist_ok=True)
     for name in missing:
         _download_whole(urls[name], os.path.join(folder, name), progress)
@@ -155,7 +165,8 @@ def _download_whole(url: str, final: str, progress: bool) -> None:
     def unavailable(reason: str) -> FaceAlignmentWeightsUnavailable:
         _remove(staging)
         return FaceAlignmentWeightsUnavailable(
-            f"face-alignment's {name} could not be downloaded from {url} ({reason}), so nothing was saved as {final}."
+            f"face-alignment's {name} could not be downloaded from {url} ({reason}), so nothing was saved as {final}.",
+            f"the download of {name} failed ({reason})",
         )
 
     try:

@@ -206,8 +206,8 @@ def build_face_detector(
             missing = ", ".join(missing_face_alignment_weights(face_alignment_detector))
             raise ValueError(
                 f"face_detector='face_alignment' needs face-alignment's weight files {missing} in "
-                f"{face_alignment_checkpoint_dir()}, which could not be fetched: {str(error).rstrip('.')}; "
-                "use face_detector='haar' to run without them."
+                f"{face_alignment_checkpoint_dir()}, which could not be fetched: {error.reason}; use "
+                "face_detector='haar' to run without them."
             ) from error
         return HaarFaceDetector(max_side), str(error)
     return FaceAlignmentDetector(face_alignment_detector, device, max_side), None
@@ -287,6 +287,10 @@ _HOG_SIDE = 48
 _HOG = cv2.HOGDescriptor((_HOG_SIDE, _HOG_SIDE), (16, 16), (8, 8), (8, 8), 9)
 _HOG_LENGTH = int(_HOG.getDescriptorSize())
 _HUE_BINS, _SATURATION_BINS = 8, 4
+# people="all" keeps a person seen in at least this many sampled frames, with a median face side of at least this
+# fraction of the frame's shorter side (the main person is always kept).
+MIN_PERSON_FRAMES = 3
+MIN_PERSON_FACE_FRACTION = 0.05
 # A track is taken for a face when the second detector (eyes inside the box) confirms it on at least half of the
 # frames checked; the largest few detections of each track are checked.
 FACE_CHECK_FRAMES = 3
@@ -391,6 +395,11 @@ class FaceTrack:
         rows = np.stack(list(self.boxes.values()))
         areas = (rows[:, 2] - rows[:, 0]) * (rows[:, 3] - rows[:, 1])
         return float(len(rows) * np.median(areas) * rows[:, 4].mean())
+
+    def median_side(self) -> float:
+        """Median of sqrt(box area) over the frames seen, in pixels."""
+        rows = np.stack(list(self.boxes.values()))
+        return float(np.median(np.sqrt((rows[:, 2] - rows[:, 0]) * (rows[:, 3] - rows[:, 1]))))
 
     def rank(self) -> tuple[bool, float]:
         """Sort key, highest first: confirmed faces before unconfirmed detections, then prominence."""
