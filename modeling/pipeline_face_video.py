@@ -32,6 +32,7 @@ from transformers import Pipeline
 
 from .inference_batching import default_embed_batch_size
 from .inference_precision import inference_autocast
+from .face_detection import MIN_PERSON_FACE_FRACTION, MIN_PERSON_FRAMES
 from .processing_face_video import FaceVideoError, FaceVideoProcessor, VideoDecodeError
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,13 @@ class FaceVideoAnalysisPipeline(Pipeline):
             `batch_size=` runs several videos through the model together).
         num_frames (`int`, *optional*): Frames sampled from the video (at most the model's `config.num_frames`).
             Defaults to the processor's.
-        face_detector (`str`, *optional*): "auto", "face_alignment" or "haar". Defaults to the processor's.
+        face_detector (`str`, *optional*): "auto", "face_alignment" or "haar". Defaults to the processor's ("auto":
+            face-alignment, its weights fetched on first use; OpenCV's Haar cascade when they cannot be had).
+        people (`str`, *optional*, defaults to "main"): "main" analyses the most prominent person; "all" also
+            analyses every other person seen in at least `min_person_frames` sampled frames with a median face side
+            of at least `min_face_fraction` of the frame's shorter side, each in `"people"`.
+        min_person_frames (`int`, *optional*, defaults to 3): see `people`.
+        min_face_fraction (`float`, *optional*, defaults to 0.05): see `people`.
         timeline_window (`int`, *optional*, defaults to 0): When > 0, adds `"timeline"`: the emotions of every
             window of that many consecutive sampled frames (windows without a face are left out).
         return_face_crops (`bool`, *optional*, defaults to False): Adds `"face_crops"`, the PIL crops the model saw
@@ -83,7 +90,12 @@ class FaceVideoAnalysisPipeline(Pipeline):
         most likely first), `traits` ({name: score in [0, 1]} in OCEAN order), `frames` (per sampled frame: `index`
         in the video, `timestamp` in seconds, face `box` [x1, y1, x2, y2] in pixels or None, `face_found`),
         `timeline` (only with `timeline_window`), `video` (`duration`, `fps`, `width`, `height`,
-        `num_frames_sampled`, `faces_found`) and `model` (`name_or_path`, `revision`).
+        `num_frames_sampled`, `faces_found`: the sampled frames the person was seen in; the others add nothing to the
+        result), `detector` ("face_alignment" or "haar": what found the faces) and `model` (`name_or_path`,
+        `revision`). With `people="all"`, `people`: one entry per person, most prominent first (the first is the
+        person of the top-level result), each with `id`, `emotions`, `traits`, `frames`, `frames_seen`,
+        `thumbnail_frame` (the position in `frames` of that person's largest face) and `timeline` when asked for;
+        with `return_face_crops`, also `face_crops` and `thumbnail` (PIL images).
 
     Raises:
         VideoDecodeError: Missing, empty, non-video, truncated or undownloadable input (message names the file).
@@ -138,6 +150,9 @@ class FaceVideoAnalysisPipeline(Pipeline):
         timeline_window: int | None = None,
         return_face_crops: bool | None = None,
         progress_callback: ProgressCallback | None = None,
+        people: str | None = None,
+        min_person_frames: int | None = None,
+        min_face_fraction: float | None = None,
         **unknown,
     ):
         if unknown:
@@ -152,6 +167,18 @@ class FaceVideoAnalysisPipeline(Pipeline):
             preprocess["num_frames"] = int(num_frames)
         if face_detector is not None:
             preprocess["face_detector"] = face_detector
+        if people is not None:
+            if people not in ("main", "all"):
+                raise ValueError(f"people must be 'main' or 'all', not {people!r}.")
+            preprocess["people"] = people
+        if min_person_frames is not None:
+            if not isinstance(min_person_frames, (int, np.integer)) or min_person_frames < 1:
+                raise ValueError(f"min_person_frames must be an integer >= 1, not {min_person_frames!r}.")
+            preprocess["min_person_frames"] = int(min_person_frames)
+        if min_face_fraction is not None:
+            if not isinstance(min_face_fraction, (int, float)) or not 0 <= min_face_fraction <= 1:
+                raise ValueError(f"min_face_fraction must be a number from 0 to 1, not {min_face_fraction!r}.")
+            preprocess["min_face_fraction"] = float(min_face_fraction)
         if timeline_window is not None:
             if not isinstance(timeline_window, (int, np.integer)) or timeline_window < 0:
                 raise ValueError(f"timeline_window must be an integer >= 0, not {timeline_window!r}.")
@@ -209,8 +236,12 @@ class FaceVideoAnalysisPipeline(Pipeline):
             ]
             chunk_progress = _rescaled(callback, start, len(chunk), total)
             outputs = self.forward(_collate(items), **fwd, progress_callback=chunk_progress)
-            for i in range(len(chunk)):
-                results.append(self.postprocess(_select(outputs, i), **post, progress_callback=chunk_progress))
+            first_row = 0
+            for i, item in enumerate(items):
+                rows = len(item["pixel_values"])  # one per person analysed
+                selected = _select(outputs, first_row, first_row + rows, i)
+                results.append(self.postprocess(selected, **post, progress_callback=chunk_progress))
+                first_row += rows
         return results
 
     # ------------------------------------------------------------------------------------------------ stages
@@ -222,8 +253,14 @@ class FaceVideoAnalysisPipeline(Pipeline):
         face_detector: str | None = None,
         return_face_crops: bool = False,
         progress_callback: ProgressCallback | None = None,
+        people: str = "main",
+        min_person_frames: int = MIN_PERSON_FRAMES,
+        min_face_fraction: float = MIN_PERSON_FACE_FRACTION,
     ) -> dict[str, Any]:
-        """Decode, find the face, crop and normalise: the processor's stages, one at a time for progress reports."""
+        """Decode, find the faces, crop and normalise: the processor's stages, one at a time for progress reports.
+
+        One batch row per person analysed (the main person first), all of one video.
+        """
         processor = self.processor_for(num_frames, face_detector)
         report = progress_callback or _ignore
 
@@ -232,20 +269,29 @@ class FaceVideoAnalysisPipeline(Pipeline):
                 report(stage, _STAGE_START[stage])
 
         with _local_video(video) as local:
-            faces = processor.extract_faces(local, on_stage=on_stage)
-        crops, found = faces["crops"], faces["face_found"]
+            faces = processor.extract_faces(
+                local, on_stage, people, min_person_frames=min_person_frames, min_face_fraction=min_face_fraction
+            )
+        persons = faces.get("people") or [{"person_id": 0, **faces}]
         info = {
-            "boxes": np.asarray(faces["boxes"], dtype=np.float64),
-            "face_found": np.asarray(found, dtype=bool),
+            "persons": [
+                {
+                    "id": int(person["person_id"]),
+                    "boxes": np.asarray(person["boxes"], dtype=np.float64),
+                    "face_found": np.asarray(person["face_found"], dtype=bool),
+                    **({"face_crops": [Image.fromarray(c) for c in person["crops"]]} if return_face_crops else {}),
+                }
+                for person in persons
+            ],
+            "all_people": people == "all",
+            "detector": faces["detector"],
             "timestamps": np.asarray(faces["timestamps"], dtype=np.float64),
             "frame_indices": np.asarray(faces["frame_indices"], dtype=np.int64),
             **{key: faces[key] for key in ("fps", "duration", "width", "height")},
         }
-        if return_face_crops:
-            info["face_crops"] = [Image.fromarray(crop) for crop in crops]
         return {
-            "pixel_values": processor.normalize(crops).unsqueeze(0),
-            "attention_mask": torch.from_numpy(found.astype(np.int64)).unsqueeze(0),
+            "pixel_values": torch.stack([processor.normalize(person["crops"]) for person in persons]),
+            "attention_mask": torch.from_numpy(np.stack([p["face_found"] for p in persons]).astype(np.int64)),
             "info": [info],
         }
 
@@ -309,14 +355,43 @@ class FaceVideoAnalysisPipeline(Pipeline):
         return_face_crops: bool = False,
         progress_callback: ProgressCallback | None = None,
     ) -> dict[str, Any]:
-        """Tensors of one video -> the JSON-able result."""
+        """Tensors of one video (one row per person) -> the JSON-able result."""
         info = model_outputs["info"][0]
+        rows = range(len(info["persons"]))
+        analyses = [self._person_result(model_outputs, row, info, return_face_crops) for row in rows]
+        main = analyses[0]
+        result: dict[str, Any] = {key: main[key] for key in ("emotions", "traits", "frames")}
+        if "timeline" in main:
+            result["timeline"] = main["timeline"]
+        result["video"] = {
+            "duration": float(info["duration"]),
+            "fps": float(info["fps"]),
+            "width": int(info["width"]),
+            "height": int(info["height"]),
+            "num_frames_sampled": len(main["frames"]),
+            "faces_found": main["frames_seen"],
+        }
+        result["detector"] = info["detector"]
+        result["model"] = {"name_or_path": str(self.model.name_or_path), "revision": self.revision}
+        if return_face_crops:
+            result["face_crops"] = main["face_crops"]
+        if info["all_people"]:
+            result["people"] = analyses
+        if progress_callback is not None:
+            progress_callback("predict", 1.0)
+        return result
+
+    def _person_result(self, model_outputs: dict[str, Any], row: int, info: dict, return_face_crops: bool) -> dict:
+        """One person's emotions, traits, frames (and timeline, crops) from their row of the model outputs."""
+        person = info["persons"][row]
         emotion_labels = _labels(self.model.config.emotion_config)
         trait_labels = _labels(self.model.config.trait_config)
-        probs = model_outputs["emotion_probs"][0].tolist()
-        traits = model_outputs["traits"][0].clamp(0.0, 1.0).tolist()
-        found = info["face_found"].tolist()
+        probs = model_outputs["emotion_probs"][row].tolist()
+        traits = model_outputs["traits"][row].clamp(0.0, 1.0).tolist()
+        found = person["face_found"].tolist()
+        sides = [(b[2] - b[0]) * (b[3] - b[1]) if face else -1.0 for b, face in zip(person["boxes"], found)]
         result: dict[str, Any] = {
+            "id": person["id"],
             "emotions": sorted(
                 ({"label": label, "score": score} for label, score in zip(emotion_labels, probs)),
                 key=lambda item: item["score"],
@@ -331,36 +406,28 @@ class FaceVideoAnalysisPipeline(Pipeline):
                     "face_found": bool(face),
                 }
                 for index, timestamp, box, face in zip(
-                    info["frame_indices"], info["timestamps"], info["boxes"], found
+                    info["frame_indices"], info["timestamps"], person["boxes"], found
                 )
             ],
+            "frames_seen": int(sum(found)),
+            "thumbnail_frame": int(np.argmax(sides)),
         }
         if "timeline_probs" in model_outputs:
-            window = int(model_outputs["timeline_window"][0])
+            window = int(model_outputs["timeline_window"][row])
             timestamps = info["timestamps"]
             result["timeline"] = [
                 {
                     "timestamp": float(timestamps[start : start + window].mean()),
-                    "emotions": dict(zip(emotion_labels, row)),
+                    "emotions": dict(zip(emotion_labels, values)),
                 }
-                for start, (row, valid) in enumerate(
-                    zip(model_outputs["timeline_probs"][0].tolist(), model_outputs["timeline_valid"][0].tolist())
+                for start, (values, valid) in enumerate(
+                    zip(model_outputs["timeline_probs"][row].tolist(), model_outputs["timeline_valid"][row].tolist())
                 )
                 if valid
             ]
-        result["video"] = {
-            "duration": float(info["duration"]),
-            "fps": float(info["fps"]),
-            "width": int(info["width"]),
-            "height": int(info["height"]),
-            "num_frames_sampled": len(found),
-            "faces_found": int(sum(found)),
-        }
-        result["model"] = {"name_or_path": str(self.model.name_or_path), "revision": self.revision}
         if return_face_crops:
-            result["face_crops"] = info["face_crops"]
-        if progress_callback is not None:
-            progress_callback("predict", 1.0)
+            result["face_crops"] = person["face_crops"]
+            result["thumbnail"] = person["face_crops"][result["thumbnail_frame"]]
         return result
 
 
@@ -487,12 +554,11 @@ def _collate(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _select(outputs: dict[str, Any], index: int) -> dict[str, Any]:
-    """Row `index` of a batched forward output, still as a batch of one."""
-    return {
-        key: value[index : index + 1] if isinstance(value, (torch.Tensor, list)) else value
-        for key, value in outputs.items()
-    }
+def _select(outputs: dict[str, Any], first_row: int, stop_row: int, video: int) -> dict[str, Any]:
+    """One video's rows (one per person) of a batched forward output, with that video's `info`."""
+    selected = {key: value[first_row:stop_row] if torch.is_tensor(value) else value for key, value in outputs.items()}
+    selected["info"] = [outputs["info"][video]]
+    return selected
 
 
 __all__ = ["TASK", "FaceVideoAnalysisPipeline", "VideoDownloadError", "download_video", "load_processor_for"]
