@@ -43,7 +43,7 @@ import modeling  # noqa: E402,F401  (registers the models and the pipeline task)
 from benchmarks.bench_extract import naive_video  # noqa: E402
 from benchmarks.machine import describe, machine_info  # noqa: E402
 from modeling import FaceFusionModel, FaceVideoProcessor  # noqa: E402
-from modeling.inference_precision import bf16_is_native, inference_autocast  # noqa: E402
+from modeling.inference_precision import precision_autocast  # noqa: E402
 from tests.videos import benchmark_video  # noqa: E402
 
 STAGE_ORDER = ("decode", "faces", "embed", "predict")
@@ -136,12 +136,12 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
     pixel_values = inputs["pixel_values"].contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
         def embed():
-            with inference_autocast(pipe.device, pipe.bf16):
+            with precision_autocast(pipe.precision, pipe.device):
                 chunks = pixel_values.split(pipe.embed_batch_size)
                 return torch.cat([model.embedder(chunk).pooler_output.float() for chunk in chunks])
 
         embedder_s, embeddings = timed(embed, args.repeats)
-        bf16_used = pipe.bf16 if pipe.bf16 is not None else bf16_is_native(pipe.device)
+        bf16_used = pipe.precision == "bf16"
         accuracy = {}
         if bf16_used:  # the accuracy cost of the speed: bf16 outputs against fp32 outputs on the same crops
             fp32 = model.embedder(pixel_values).pooler_output
