@@ -113,7 +113,7 @@ def hub_reachable(timeout_s: float = 3.0) -> bool:
         return False
     try:
         get_session().head(constants.ENDPOINT, timeout=timeout_s)
-    except Exception:  # DNS failure, refused, timed out, proxy error: all mean "not now"
+    except Exception:  # noqa: BLE001 - DNS failure, refused, timed out, proxy error: all mean "not now"
         return False
     return True
 
@@ -129,7 +129,7 @@ def load_pipeline(model: str, revision: str | None = None) -> tuple[FaceVideoAna
         logger.warning("The Hugging Face Hub cannot be reached: looking for %s in the local cache only.", model)
     try:
         return pipeline(TASK, model=model, revision=revision, trust_remote_code=True, local_files_only=local_only), None
-    except Exception as error:  # offline, missing repo, bad folder: the page must still start
+    except Exception as error:  # noqa: BLE001 - offline, missing repo, bad folder: the page must still start
         first_line = (str(error).strip().splitlines() or [""])[0]
         reason = f"{type(error).__name__}: {first_line}"[:300]
         logger.warning("Could not load %s (%s); using the untrained model in %s.", model, reason, FALLBACK_CONFIG)
@@ -182,7 +182,7 @@ def make_example_videos(folder: str | os.PathLike, size: tuple[int, int] = (480,
         return canvas
 
     paths = []
-    for name, draw in zip(EXAMPLES, (close_up, steps_out, no_face)):
+    for name, draw in zip(EXAMPLES, (close_up, steps_out, no_face), strict=True):
         path = folder / name
         if not path.exists():
             partial = path.with_suffix(".partial.mp4")
@@ -306,7 +306,7 @@ def timeline_frame(result: dict[str, Any]) -> pd.DataFrame:
 def gallery_items(result: dict[str, Any]) -> list[tuple[Image.Image, str]]:
     """The crops the model saw, captioned; frames where no face was found are dimmed and framed in red."""
     items = []
-    for crop, frame in zip(result.get("face_crops", []), result["frames"]):
+    for crop, frame in zip(result.get("face_crops", []), result["frames"], strict=False):  # no crops: no gallery
         caption = f"frame {frame['index']} · {frame['timestamp']:.2f} s"
         if not frame["face_found"]:
             crop = _mark_no_face(crop)

@@ -8,8 +8,8 @@ nothing that cannot be installed.
 from __future__ import annotations
 
 import os
-from fractions import Fraction
 from collections.abc import Iterable
+from fractions import Fraction
 from pathlib import Path
 
 import av
