@@ -21,9 +21,9 @@ from modeling import EmoNeXtForImageClassification, EmotionTransformerModel, Tra
 from tests.hub.conftest import EVAL_RESULTS, assert_one_sentence
 from tests.hub.standin_hub import StandInHub
 from tests.hub_cache import PROJECT_ROOT, plant_in_hf_cache, run_clean_python
-from tests.tiny_configs import tiny_emonext_config, tiny_emotion_config, tiny_trait_config
-from webapp.example_clips import EXAMPLE_NAME
 from training.export_hub import ExportError, export_model_repo, export_space, project_files_for, publish
+from training.testing.tiny_configs import tiny_emonext_config, tiny_emotion_config, tiny_trait_config
+from webapp.example_clips import EXAMPLE_NAME
 
 REPO_ID = "org/face-fusion"
 REMOTE_CODE = {
