@@ -21,9 +21,10 @@ import pyarrow.compute as pc
 from datasets import Array2D, Dataset, DatasetDict, Features, List, Value
 
 from modeling.configuration_face_transformer import EMOTION_LABELS, TRAIT_LABELS
+from training.cli import UserError, first_line
 
 
-class TableError(ValueError):
+class TableError(UserError):
     """A training or embedding table breaks the contract; the message is one sentence naming what is wrong."""
 
 
@@ -176,7 +177,7 @@ def load_training_table(path_or_hub_id: str | Path, target: str) -> DatasetDict:
             empty = sorted(split.name for split in path.iterdir() if split.is_dir() and not any(split.glob("*.arrow")))
             raise TableError(f"{path}: split {(empty or ['?'])[0]!r} is empty; every split needs rows.") from None
         except (FileNotFoundError, ValueError, OSError, KeyError) as error:
-            raise TableError(f"{path}: not a dataset folder written by save_to_disk ({_one_line(error)}).") from None
+            raise TableError(f"{path}: not a dataset folder written by save_to_disk ({first_line(error)}).") from None
         if isinstance(loaded, Dataset):
             raise TableError(f"{path}: holds a single Dataset, not a DatasetDict with train and validation splits.")
     else:
@@ -184,15 +185,10 @@ def load_training_table(path_or_hub_id: str | Path, target: str) -> DatasetDict:
             loaded = datasets.load_dataset(str(path_or_hub_id))
         except Exception as error:  # noqa: BLE001 - the Hub client raises many types; the user needs one sentence
             raise TableError(
-                f"{path_or_hub_id}: no such folder, and loading it as a Hub dataset failed ({_one_line(error)})."
+                f"{path_or_hub_id}: no such folder, and loading it as a Hub dataset failed ({first_line(error)})."
             ) from None
     validate_training_table(loaded, target)
     return loaded
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
 
 
 def validate_training_table(dsd: DatasetDict, target: str) -> None:

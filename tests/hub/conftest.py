@@ -13,8 +13,8 @@ from transformers.pipelines import PIPELINE_REGISTRY
 from modeling import FaceFusionModel
 from modeling.pipeline_face_video import TASK, FaceVideoAnalysisPipeline
 from modeling.processing_face_video import FaceVideoProcessor
-from tests.tiny_configs import IMAGE_SIZE, NUM_FRAMES, tiny_fusion_config
-from tests.videos import face_gap_video, faceless_video, moving_face_video, text_file
+from training.testing.tiny_configs import IMAGE_SIZE, NUM_FRAMES, tiny_fusion_config
+from training.testing.videos import face_gap_video, faceless_video, moving_face_video, text_file
 
 # What a trainer writes beside the weights (keys as the fusion trainer may write them: split and task prefixes).
 EVAL_RESULTS = {
