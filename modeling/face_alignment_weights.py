@@ -97,7 +97,8 @@ def face_alignment_weight_urls(detector: str = "sfd") -> dict[str, str]:
     if detector == "sfd":
         urls.append(sfd_detector.models_urls["s3fd"])
     else:
-        urls += [blazeface_detector.models_urls["blazeface_weights"], blazeface_detector.models_urls["blazeface_anchors"]]
+        blazeface = blazeface_detector.models_urls
+        urls += [blazeface["blazeface_weights"], blazeface["blazeface_anchors"]]
     mirror = os.environ.get(MIRROR_ENV, "").strip()
     named = {os.path.basename(urllib.parse.urlparse(url).path): url for url in urls}
     if mirror:
@@ -153,7 +154,7 @@ def _unreachable_reason(url: str) -> str | None:
         return None
     except urllib.error.URLError as error:
         return _reason(error.reason)
-    except Exception as error:  # timeouts, resets
+    except Exception as error:  # noqa: BLE001 - timeouts, resets
         return _reason(error)
 
 

@@ -581,7 +581,7 @@ def test_face_alignment_without_weights_is_one_clear_error_not_a_download(
     with pytest.raises(ValueError) as caught:  # chosen, so no quiet fallback to Haar; offline, so no download
         processor(clips["moving"])
     with pytest.raises(ValueError):
-        processor.resolved_face_detector
+        _ = processor.resolved_face_detector  # the property builds the detector
 
     message = str(caught.value)
     assert all(name in message for name in (FAN_2D_WEIGHTS, *FACE_ALIGNMENT_DETECTOR_WEIGHTS[detector]))
