@@ -154,7 +154,7 @@ def _unreachable_reason(url: str) -> str | None:
         return None
     except urllib.error.URLError as error:
         return _reason(error.reason)
-    except Exception as error:  # timeouts, resets
+    except Exception as error:  # noqa: BLE001 - timeouts, resets
         return _reason(error)
 
 

@@ -15,7 +15,6 @@ pixels):
 from __future__ import annotations
 
 import inspect
-import os
 from dataclasses import dataclass, field
 
 import cv2
@@ -24,10 +23,8 @@ import torch
 
 from .face_alignment_weights import (
     FACE_ALIGNMENT_DETECTOR_WEIGHTS,
-    FAN_2D_WEIGHTS,
     FaceAlignmentWeightsUnavailable,
     face_alignment_checkpoint_dir,
-    face_alignment_weights_present,
     fetch_face_alignment_weights,
     missing_face_alignment_weights,
 )

@@ -326,5 +326,5 @@ def _diagnose(path: str) -> str:
             for _ in container.decode(video=0):
                 return "its video data is damaged (the file may be truncated or corrupted)"
             return "its video stream holds no frames"
-    except Exception as error:  # any failure here is itself the diagnosis
+    except Exception as error:  # noqa: BLE001 - any failure here is itself the diagnosis
         return f"its video data could not be decoded ({type(error).__name__}: {error})"

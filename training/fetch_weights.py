@@ -19,23 +19,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
-if __package__ in (None, ""):  # run as `python training/fetch_weights.py`: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from modeling.face_alignment_weights import (  # noqa: E402
+from modeling.face_alignment_weights import (
     FACE_ALIGNMENT_DETECTOR_WEIGHTS,
     FaceAlignmentWeightsUnavailable,
     face_alignment_checkpoint_dir,
     fetch_face_alignment_weights,
 )
+from training.cli import ArgumentParser, UserError, first_line, print_error
 
 # The model the page serves by default (app.DEFAULT_MODEL; FACE_FUSION_MODEL overrides both).
 DEFAULT_MODEL = "org/face-fusion"
 
 
-class FetchError(Exception):
+class FetchError(UserError):
     """One weight source that could not be fetched; the message is one sentence."""
 
 
@@ -47,7 +44,7 @@ def hub_reachable(timeout_s: float = 3.0) -> bool:
         return False
     try:
         get_session().head(constants.ENDPOINT, timeout=timeout_s)
-    except Exception:  # DNS failure, refused, timed out, proxy error: all mean "not now"
+    except Exception:  # noqa: BLE001 - DNS failure, refused, timed out, proxy error: all mean "not now"
         return False
     return True
 
@@ -61,11 +58,11 @@ def fetch_model(model: str, revision: str | None = None) -> str:
     online = hub_reachable()
     try:
         return snapshot_download(model, revision=revision, local_files_only=not online)
-    except Exception as error:  # offline, unknown repo, gated, a full disk: all one sentence for the user
+    except Exception as error:
         if not online:
             reason = f"{constants.ENDPOINT} did not answer and it is not in the local Hub cache"
         else:
-            reason = str(error).strip().splitlines()[0].rstrip(".") if str(error).strip() else type(error).__name__
+            reason = first_line(error)
         raise FetchError(f"the model {model} could not be fetched from the Hugging Face Hub: {reason}.") from error
 
 
@@ -78,7 +75,7 @@ def fetch_face_alignment(detector: str = "sfd") -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="fetch_weights.py",
         description=__doc__.split("\n\n")[0],
         epilog=__doc__[__doc__.index("Usage:") :],
@@ -109,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     except FetchError as error:
         failures.append(str(error))
     for failure in failures:
-        print(f"fetch_weights.py: error: {failure[:1].upper()}{failure[1:]}", file=sys.stderr)
+        print_error("fetch_weights.py", f"{failure[:1].upper()}{failure[1:]}")
     return 1 if failures else 0
 
 

@@ -29,7 +29,7 @@ def hub_reachable(timeout_s: float = 3.0) -> bool:
         return False
     try:
         get_session().head(constants.ENDPOINT, timeout=timeout_s)
-    except Exception:  # DNS failure, refused, timed out, proxy error: all mean "not now"
+    except Exception:  # noqa: BLE001 - DNS failure, refused, timed out, proxy error: all mean "not now"
         return False
     return True
 
@@ -47,7 +47,7 @@ def load_pipeline(model: str, revision: str | None = None) -> tuple[FaceVideoAna
         logger.warning("The Hugging Face Hub cannot be reached: looking for %s in the local cache only.", model)
     try:
         return pipeline(TASK, model=model, revision=revision, trust_remote_code=True, local_files_only=local_only), None
-    except Exception as error:  # offline, missing repo, bad folder: the page must still start
+    except Exception as error:  # noqa: BLE001 - offline, missing repo, bad folder: the page must still start
         first_line = (str(error).strip().splitlines() or [""])[0]
         reason = f"{type(error).__name__}: {first_line}"[:300]
         logger.warning("Could not load %s (%s); using the untrained model in %s.", model, reason, FALLBACK_CONFIG)

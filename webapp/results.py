@@ -85,7 +85,7 @@ def timeline_frame(result: dict[str, Any]) -> pd.DataFrame:
 def gallery_items(result: dict[str, Any]) -> list[tuple[Image.Image, str]]:
     """The crops the model saw, captioned; frames where no face was found are dimmed and framed in red."""
     items = []
-    for crop, frame in zip(result.get("face_crops", []), result["frames"]):
+    for crop, frame in zip(result.get("face_crops", []), result["frames"], strict=False):
         caption = f"frame {frame['index']} · {frame['timestamp']:.2f} s"
         if not frame["face_found"]:
             crop = _mark_no_face(crop)

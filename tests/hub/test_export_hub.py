@@ -21,9 +21,9 @@ from modeling import EmoNeXtForImageClassification, EmotionTransformerModel, Tra
 from tests.hub.conftest import EVAL_RESULTS, assert_one_sentence
 from tests.hub.standin_hub import StandInHub
 from tests.hub_cache import PROJECT_ROOT, plant_in_hf_cache, run_clean_python
-from tests.tiny_configs import tiny_emonext_config, tiny_emotion_config, tiny_trait_config
-from webapp.example_clips import EXAMPLE_NAME
 from training.export_hub import ExportError, export_model_repo, export_space, project_files_for, publish
+from training.testing.tiny_configs import tiny_emonext_config, tiny_emotion_config, tiny_trait_config
+from webapp.example_clips import EXAMPLE_NAME
 
 REPO_ID = "org/face-fusion"
 REMOTE_CODE = {
@@ -174,7 +174,9 @@ print("RESULT" + json.dumps({{
     "direct": direct.emotion_probs[0].tolist(), "pipeline": result, "parts": parts,
     "space_files": [app.__file__, sys.modules["modeling"].__file__]}}))
 """
-    run = run_clean_python(code, env={"HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1"})
+    # fp32 there as here (the `analyze` fixture): on a CPU with native bf16, "auto" would compare bf16 with fp32
+    env = {"HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1", "FACE_FUSION_PRECISION": "fp32"}
+    run = run_clean_python(code, env=env)
     assert run.returncode == 0, run.stderr[-4000:]
     report = json.loads(run.stdout.rsplit("RESULT", 1)[1])
 

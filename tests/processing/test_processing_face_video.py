@@ -18,6 +18,7 @@ import pytest
 import torch
 from PIL import Image
 
+from modeling import video_decoding
 from modeling.face_detection import (
     FACE_ALIGNMENT_DETECTOR_WEIGHTS,
     FAN_2D_WEIGHTS,
@@ -26,7 +27,6 @@ from modeling.face_detection import (
     eye_roll_angle,
     select_face_track,
 )
-from modeling import video_decoding
 from modeling.processing_face_video import (
     FaceVideoError,
     FaceVideoProcessor,
@@ -34,7 +34,7 @@ from modeling.processing_face_video import (
     VideoDecodeError,
 )
 from modeling.video_decoding import sample_indices
-from tests import videos
+from training.testing import videos
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NUM_FRAMES = 10
@@ -44,7 +44,7 @@ FIXTURE_FRAMES = 30  # 2 s at 15 fps
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory) -> dict[str, Path]:
-    """Every fixture video of tests/videos.py, written once for this module."""
+    """Every fixture video of training/testing/videos.py, written once for this module."""
     folder = tmp_path_factory.mktemp("clips")
     makers = {
         "moving": videos.moving_face_video,
@@ -348,7 +348,7 @@ def webcam_clip(tmp_path_factory) -> Path:
     # Written in a fresh process: once decord has decoded a video in this one, its bundled libvpx shadows PyAV's and
     # the VP8 encoder refuses to open ("ABI version mismatch").
     path = tmp_path_factory.mktemp("webcam") / "recording.webm"
-    code = "import sys; from tests.videos import webcam_recording; webcam_recording(sys.argv[1])"
+    code = "import sys; from training.testing.videos import webcam_recording; webcam_recording(sys.argv[1])"
     subprocess.run([sys.executable, "-c", code, str(path)], cwd=Path(__file__).resolve().parents[2], check=True)
     return path
 
@@ -581,7 +581,7 @@ def test_face_alignment_without_weights_is_one_clear_error_not_a_download(
     with pytest.raises(ValueError) as caught:  # chosen, so no quiet fallback to Haar; offline, so no download
         processor(clips["moving"])
     with pytest.raises(ValueError):
-        processor.resolved_face_detector
+        _ = processor.resolved_face_detector  # the property builds the detector
 
     message = str(caught.value)
     assert all(name in message for name in (FAN_2D_WEIGHTS, *FACE_ALIGNMENT_DETECTOR_WEIGHTS[detector]))

@@ -52,7 +52,9 @@ def test_one_command_fetches_everything_then_a_run_needs_no_network(weight_files
     checkpoints = torch_home / "hub" / "checkpoints"
     assert sorted(p.name for p in checkpoints.iterdir()) == sorted(weight_files)
     # Offline afterwards, the default detector is face-alignment, built from what was fetched.
-    code = "from modeling.face_detection import build_face_detector as b; d, why = b('auto'); print(type(d).__name__, why)"
+    code = (
+        "from modeling.face_detection import build_face_detector as b; d, why = b('auto'); print(type(d).__name__, why)"
+    )
     offline = subprocess.run(
         [sys.executable, "-c", code],
         env={**os.environ, "TORCH_HOME": str(torch_home), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(SCRIPT.parents[1])},
