@@ -402,10 +402,20 @@ class FaceVideoProcessor(ImageProcessingMixin):
         self.detector  # noqa: B018 - resolves "auto"
         return self._detector_fallback
 
+    @property
+    def face_detector_description(self) -> str:
+        """Which detector finds the faces, in words for a log line or the page's model line."""
+        if isinstance(self.detector, FaceAlignmentDetector):
+            boxes = "S3FD" if self.face_alignment_detector == "sfd" else "BlazeFace"
+            return f"face-alignment ({boxes} boxes, FAN landmarks)"
+        if self._detector_fallback:
+            return f"OpenCV's Haar cascade, because {_lower_first(self._detector_fallback.rstrip('.'))}"
+        return "OpenCV's Haar cascade"
+
     def __getstate__(self) -> dict[str, Any]:
         # The built detector (an OpenCV cascade, torch networks) is neither picklable nor worth copying: a copy, or
         # a DataLoader worker, builds its own on first use.
-        return {**self.__dict__, "_detector": None, "_detector_fallback": None}
+        return {**self.__dict__, "_detector": None}
 
 
 def _lower_first(text: str) -> str:

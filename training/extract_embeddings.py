@@ -150,11 +150,16 @@ def load_embedder(
     return embedder.eval()
 
 
-def make_processor(num_frames: int, image_size: int, face_detector: str, device: str = "cpu") -> FaceVideoProcessor:
-    """The face processor, with "auto" resolved here once (so decode workers do not each warn about it)."""
+def make_processor(
+    num_frames: int, image_size: int, face_detector: str, device: str = "cpu"
+) -> tuple[FaceVideoProcessor, str]:
+    """The face processor, with "auto" resolved here once (fetching face-alignment's weights when missing, so decode
+    workers do not each check the network or warn), and which detector that is, in words for the log."""
     try:
-        resolved = FaceVideoProcessor(num_frames, image_size, face_detector).resolved_face_detector
-        return FaceVideoProcessor(num_frames, image_size, resolved, device=device if resolved != "haar" else "cpu")
+        probe = FaceVideoProcessor(num_frames, image_size, face_detector)
+        resolved = probe.resolved_face_detector
+        processor = FaceVideoProcessor(num_frames, image_size, resolved, device=device if resolved != "haar" else "cpu")
+        return processor, probe.face_detector_description
     except ValueError as error:
         raise ExtractionError(str(error)) from None
 
@@ -342,7 +347,9 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
     videos = list_videos(args.dataset, args.base_path, args.split, args.folders)
     model = load_embedder(args.model, args.revision, args.model_config, args.seed, args.pretrained_backbone)
     model = model.to(device)
-    processor = make_processor(args.num_frames, model.config.image_size, args.face_detector, str(device))
+    processor, detector = make_processor(args.num_frames, model.config.image_size, args.face_detector, str(device))
+    if is_main:
+        print(f"Faces found with {detector}.")
     try:
         precision = resolve_precision(args.precision, device)  # None: $FACE_FUSION_PRECISION, else "auto"
     except ValueError as error:
