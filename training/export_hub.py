@@ -383,6 +383,7 @@ def export_space(
     model_id: str = f"{DEFAULT_NAMESPACE}/face-fusion",
     project_root: str | Path = PROJECT_ROOT,
     overwrite: bool = False,
+    model_revision: str | None = None,
 ) -> Path:
     """Write the Gradio Space folder: README (Space YAML), requirements, packages, app.py, the project code it
     imports and the data files it reads (`SPACE_DATA_FILES`).
@@ -392,12 +393,15 @@ def export_space(
         model_id: The face-fusion model repo the Space serves (`models:` and `preload_from_hub:` in its YAML).
         project_root: Where app.py and the packages it imports live.
         overwrite: Replace an existing non-empty `output_dir`.
+        model_revision: The model repo commit the Space serves: `preload_from_hub` downloads the files app.py reads
+            at that commit, and the Space variable `FACE_FUSION_REVISION` (see `space_variables_for`) makes app.py load
+            it. None: the repo's main branch, unpinned.
 
     Returns:
         `output_dir`.
 
     Raises:
-        ExportError: No app.py in the project, or `output_dir` in the way.
+        ExportError: No app.py in the project, `output_dir` in the way, or a revision that is not a commit hash.
     """
     import gradio
 
@@ -408,8 +412,14 @@ def export_space(
         raise ExportError(f"{project_root} has no app.py, the Space's entry point.")
     output_dir = _check_output_dir(output_dir, overwrite)
     template_path = HUB_CONFIGS / SPACE / "README.md"
+    if model_revision is not None and not re.fullmatch(r"[0-9a-f]{40}", model_revision):
+        raise ExportError(
+            f"--model_revision {model_revision!r} is not a commit hash (40 hex digits); a branch or tag is no pin."
+        )
     values = {
         "model_id": model_id,
+        "preload_entry": space_preload_entry(model_id, model_revision),
+        "revision_text": f"at commit `{model_revision}`" if model_revision else "at its latest commit on `main`",
         "sdk_version": gradio.__version__,
         "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
     }
@@ -425,6 +435,22 @@ def export_space(
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
     return output_dir
+
+
+def space_preload_entry(model_id: str, model_revision: str | None) -> str:
+    """A `preload_from_hub` line: `repo_id files commit` when pinned (the Spaces config reference's form), else the
+    whole repo at main."""
+    if model_revision is None:
+        return model_id
+    return f"{model_id} {','.join(SPACE_PRELOAD_FILES)} {model_revision}"
+
+
+def space_variables_for(model_id: str, model_revision: str | None) -> list[dict[str, str]]:
+    """The Space variables app.py reads: which model, and at which commit."""
+    variables = [{"key": "FACE_FUSION_MODEL", "value": model_id}]
+    if model_revision is not None:
+        variables.append({"key": "FACE_FUSION_REVISION", "value": model_revision})
+    return variables
 
 
 def project_files_for(entry: Path, project_root: Path) -> list[Path]:
@@ -639,6 +665,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--repo_id", help="Hub id to name in the card and to push to (default org/REPO)")
     parser.add_argument("--model_id", default=f"{DEFAULT_NAMESPACE}/face-fusion",
                         help="space only: the face-fusion model repo the Space serves")
+    parser.add_argument("--model_revision", "--revision", dest="model_revision", metavar="COMMIT",
+                        help="space only: the model repo commit the Space serves (preload_from_hub pins it)")
+    parser.add_argument("--datasets", nargs="+", metavar="ID",
+                        help="model repos: Hub ids of the training tables the card links (default: those the run "
+                             "recorded)")
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --output_dir")
     parser.add_argument("--push", action="store_true", help="upload the folder to --repo_id with huggingface_hub")
     parser.add_argument("--token", help="Hub write token (default: the logged-in token or HF_TOKEN)")
@@ -655,9 +686,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--push needs --repo_id, the Hub repo to upload to")
     try:
         if args.repo == SPACE:
-            folder = export_space(args.output_dir, model_id=args.model_id, overwrite=args.overwrite)
+            folder = export_space(args.output_dir, model_id=args.model_id, overwrite=args.overwrite,
+                                  model_revision=args.model_revision)
         else:
-            folder = export_model_repo(args.repo, args.model_dir, args.output_dir, args.repo_id, args.overwrite)
+            folder = export_model_repo(args.repo, args.model_dir, args.output_dir, args.repo_id, args.overwrite,
+                                       dataset_ids=args.datasets)
         print(f"Wrote {folder}")
         if args.push:
             space = args.repo == SPACE
@@ -668,7 +701,7 @@ def main(argv: list[str] | None = None) -> int:
                 private=args.private,
                 repo_type="space" if space else "model",
                 space_sdk="gradio" if space else None,
-                space_variables=[{"key": "FACE_FUSION_MODEL", "value": args.model_id}] if space else None,
+                space_variables=space_variables_for(args.model_id, args.model_revision) if space else None,
             )
             print(f"Pushed {folder} to {args.repo_id}: {url}")
     except UploadError as error:

@@ -233,6 +233,7 @@ def test_cli_bad_input_is_one_sentence_and_exit_code_2(tmp_path, part_dirs):
         ("fiv2-trait-transformer", "--model_dir", str(pickled), *out): "pytorch_model.bin",
         ("fiv2-trait-transformer", "--model_dir", str(pickled), "--output_dir", str(not_empty)): "--overwrite",
         ("face-fusion", "--model_dir", str(pickled), *out, "--push"): "--repo_id",
+        ("space", *out, "--revision", "main"): "commit hash",
     }
     for args, words in cases.items():
         run = run_cli(*args)
@@ -309,6 +310,30 @@ def test_space_folder(space):
     assert metadata["models"] == [REPO_ID] and metadata["preload_from_hub"] == [REPO_ID]
     assert len(metadata["short_description"]) <= 60 and metadata["title"] and metadata["emoji"]
     assert "not a psychological assessment" in text
+
+
+def test_space_pinned_to_a_model_commit(tmp_path):
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    pinned = export_space(tmp_path / "pinned", model_id=REPO_ID, model_revision=commit)
+    text = (pinned / "README.md").read_text()
+    metadata = yaml.safe_load(text.split("---")[1])
+    # The Spaces config reference's form: repo id, the files to fetch (comma-separated), the commit.
+    (entry,) = metadata["preload_from_hub"]
+    repo, files, revision = entry.split(" ")
+    assert (repo, revision) == (REPO_ID, commit)
+    assert set(files.split(",")) == {"config.json", "preprocessor_config.json", "model.safetensors"}
+    assert f"at commit `{commit}`" in text and "FACE_FUSION_REVISION" in text
+
+    from training.export_hub import space_variables_for
+
+    assert space_variables_for(REPO_ID, commit) == [
+        {"key": "FACE_FUSION_MODEL", "value": REPO_ID}, {"key": "FACE_FUSION_REVISION", "value": commit}]
+    assert space_variables_for(REPO_ID, None) == [{"key": "FACE_FUSION_MODEL", "value": REPO_ID}]
+
+    with pytest.raises(ExportError) as error:  # a branch moves: it is no pin
+        export_space(tmp_path / "branch", model_id=REPO_ID, model_revision="main")
+    assert_one_sentence(str(error.value), "'main'", "commit hash")
+    assert not (tmp_path / "branch").exists()
 
 
 def test_space_requirements_cover_every_import_of_its_code(space):
