@@ -37,6 +37,7 @@ import datasets  # noqa: E402
 import numpy as np  # noqa: E402
 from datasets import Dataset, DatasetDict, concatenate_datasets  # noqa: E402
 
+from training.dataset_card import training_table_card  # noqa: E402
 from training.fiv2_labels import (  # noqa: E402
     FIV2LabelError,
     find_fiv2_annotation_files,
@@ -564,9 +565,11 @@ def build(args: argparse.Namespace) -> dict:
         "notes": notes,
     }
     save_atomically(table, report, args.output_dir)
+    card = training_table_card(report, {split: len(table[split]) for split in table})
+    (args.output_dir / "README.md").write_text(str(card), encoding="utf-8")  # the dataset card, also kept locally
     if args.push_to_hub:
         try:
-            table.push_to_hub(args.hub_dataset_id, private=args.hub_private_repo)
+            push_table(table, card, args.hub_dataset_id, private=args.hub_private_repo)
         except Exception as error:  # noqa: BLE001 - network/auth errors of many types; the table is saved already
             message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise HubPushError(
@@ -574,6 +577,18 @@ def build(args: argparse.Namespace) -> dict:
             ) from None
         report["pushed_to"] = args.hub_dataset_id
     return report
+
+
+def push_table(table: DatasetDict, card, repo_id: str, private: bool = False) -> None:
+    """Uploads the card, then the table: `push_to_hub` rewrites only the card's `dataset_info` and `configs`, so the
+    licence, gating prompt and label order (see training/dataset_card.py) stay in the pushed README."""
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    api.create_repo(repo_id, repo_type="dataset", private=private or None, exist_ok=True)
+    api.upload_file(path_or_fileobj=str(card).encode("utf-8"), path_in_repo="README.md", repo_id=repo_id,
+                    repo_type="dataset", commit_message="Dataset card from face-fusion build_dataset.py")
+    table.push_to_hub(repo_id, private=private)
 
 
 def _maybe_json(text: str):
