@@ -4,7 +4,9 @@ The extraction writes one `save_to_disk` table per split folder under its output
 `attention_mask`). This tool matches every embedding row to its label by `video_id`, whatever folder it sits in: the
 label source decides the split. The result is a `DatasetDict` (train / validation / test) with an `emotions` or
 `traits` column, validated against the training-table contract, saved with `save_to_disk` (and optionally pushed to
-the Hub). A `build_report.json` beside the table says how many rows each split got and which ids had no partner.
+the Hub). A `build_report.json` beside the table says how many rows each split got and which ids had no partner,
+and a `README.md` is its dataset card (source terms, gating prompt, embedder, label order: training/dataset_card.py),
+uploaded first when pushing so that `push_to_hub` keeps it.
 
 Examples:
 

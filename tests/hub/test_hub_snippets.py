@@ -13,7 +13,8 @@ import pytest
 from huggingface_hub import ModelCard
 
 from tests.hub.conftest import REPO_ID
-from tests.hub_cache import plant_in_hf_cache, run_clean_python
+from tests.hub_cache import PROJECT_ROOT, plant_in_hf_cache, run_clean_python
+from tests.tiny_configs import EMBEDDING_DIM, NUM_FRAMES
 from training.example_image import EXAMPLE_IMAGE_NAME
 from training.example_video import EXAMPLE_NAME
 
@@ -57,6 +58,18 @@ def hub_snippets(repo_id: str, folder: Path) -> list[str]:
 
 def card_code_blocks(folder: Path) -> list[str]:
     return re.findall(r"```python\n(.*?)```", (folder / "README.md").read_text(), flags=re.DOTALL)
+
+
+def readme_from_python_blocks() -> list[str]:
+    """The project README's "From Python" code, sized for the tiny test models (30 frames of 1024-d embeddings in
+    production, NUM_FRAMES of EMBEDDING_DIM here)."""
+    text = (PROJECT_ROOT / "README.md").read_text()
+    section = text.split("### From Python", 1)[1].split("\n### ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    tiny = {"(1, 30, 1024)": f"(1, {NUM_FRAMES}, {EMBEDDING_DIM})", "(1, 30,": f"(1, {NUM_FRAMES},"}
+    for production, test in tiny.items():
+        blocks = [block.replace(production, test) for block in blocks]
+    return blocks
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +142,8 @@ def snippet_runs(exported, exported_parts, hub_home, tmp_path_factory) -> dict[s
         cases[f"{repo}/hub-auto"] = snippets[0] + "\nreport = {'class': type(model).__name__}"
         for index, block in enumerate(card_code_blocks(exported_parts[repo])):
             cases[f"{repo}/card-{index}"] = block + "\nreport = 'ran'"
+    for index, block in enumerate(readme_from_python_blocks()):
+        cases[f"README/from-python-{index}"] = block + "\nreport = 'ran'"
     return run_snippets(cases, hub_home, work)
 
 
@@ -138,6 +153,7 @@ def test_every_snippet_and_card_block_runs_in_a_clean_process(snippet_runs):
     assert sum(name.startswith("face-fusion/card-") for name in snippet_runs) == 2
     assert sum(name.startswith("emonext-base/card-") for name in snippet_runs) == 2
     assert all(f"{repo}/card-0" in snippet_runs for repo in PARTS[1:])
+    assert sum(name.startswith("README/from-python-") for name in snippet_runs) == 2
 
 
 def test_face_fusion_video_classification_is_its_own_pipeline(snippet_runs, exported):
