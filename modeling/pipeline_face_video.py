@@ -32,7 +32,7 @@ from transformers import Pipeline
 
 from .inference_batching import default_embed_batch_size
 from .inference_precision import inference_autocast
-from .processing_face_video import FaceVideoError, FaceVideoProcessor, VideoDecodeError
+from .processing_face_video import FaceVideoProcessor, VideoDecodeError
 
 logger = logging.getLogger(__name__)
 
@@ -324,11 +324,11 @@ class FaceVideoAnalysisPipeline(Pipeline):
         found = info["face_found"].tolist()
         result: dict[str, Any] = {
             "emotions": sorted(
-                ({"label": label, "score": score} for label, score in zip(emotion_labels, probs)),
+                ({"label": label, "score": score} for label, score in zip(emotion_labels, probs, strict=True)),
                 key=lambda item: item["score"],
                 reverse=True,
             ),
-            "traits": dict(zip(trait_labels, traits)),
+            "traits": dict(zip(trait_labels, traits, strict=True)),
             "frames": [
                 {
                     "index": int(index),
@@ -337,7 +337,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
                     "face_found": bool(face),
                 }
                 for index, timestamp, box, face in zip(
-                    info["frame_indices"], info["timestamps"], info["boxes"], found
+                    info["frame_indices"], info["timestamps"], info["boxes"], found, strict=True
                 )
             ],
         }
@@ -347,10 +347,14 @@ class FaceVideoAnalysisPipeline(Pipeline):
             result["timeline"] = [
                 {
                     "timestamp": float(timestamps[start : start + window].mean()),
-                    "emotions": dict(zip(emotion_labels, row)),
+                    "emotions": dict(zip(emotion_labels, row, strict=True)),
                 }
                 for start, (row, valid) in enumerate(
-                    zip(model_outputs["timeline_probs"][0].tolist(), model_outputs["timeline_valid"][0].tolist())
+                    zip(
+                        model_outputs["timeline_probs"][0].tolist(),
+                        model_outputs["timeline_valid"][0].tolist(),
+                        strict=True,
+                    )
                 )
                 if valid
             ]
@@ -400,7 +404,7 @@ def loaded_revision(name_or_path: str) -> str | None:
         from huggingface_hub import try_to_load_from_cache
 
         cached = try_to_load_from_cache(name_or_path, "config.json")
-    except Exception:  # not a valid repo id, or no cache: the revision is simply unknown
+    except Exception:  # noqa: BLE001 - not a valid repo id, or no cache: the revision is simply unknown
         return None
     if isinstance(cached, str):
         parts = os.path.normpath(cached).split(os.sep)

@@ -32,22 +32,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `python training/build_dataset.py`: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import datasets
+import numpy as np
+from datasets import Dataset, DatasetDict, concatenate_datasets
 
-import datasets  # noqa: E402
-import numpy as np  # noqa: E402
-from datasets import Dataset, DatasetDict, concatenate_datasets  # noqa: E402
-
-from training.dataset_card import training_table_card  # noqa: E402
-from training.fiv2_labels import (  # noqa: E402
-    FIV2LabelError,
+from training.cli import ArgumentParser, HubPushError, UserError, first_line, run_cli
+from training.dataset_card import training_table_card
+from training.fiv2_labels import (
     find_fiv2_annotation_files,
     fiv2_video_id,
     load_fiv2_splits,
 )
-from training.mosei_labels import (  # noqa: E402
-    MoseiLabelError,
+from training.mosei_labels import (
     MoseiLabelIndex,
     hold_out_validation,
     read_mosei_csd,
@@ -55,8 +51,7 @@ from training.mosei_labels import (  # noqa: E402
     read_mosei_folds,
     split_by_folds,
 )
-from training.safe_pickle import UnsafePickleError  # noqa: E402
-from training.tables import (  # noqa: E402
+from training.tables import (
     EMBEDDING_COLUMNS,
     TableError,
     attention_mask_matrix,
@@ -67,6 +62,7 @@ from training.tables import (  # noqa: E402
     validate_training_table,
 )
 
+PROG = "build_dataset.py"
 SPLITS = ("train", "validation", "test")
 REPORT_NAME = "build_report.json"
 LISTED_IDS = 20  # ids listed per category in the report; the counts are always complete
@@ -74,7 +70,7 @@ _SPLIT_NAMES = {"train": "train", "training": "train", "validation": "validation
                 "val": "validation", "dev": "validation", "test": "test"}
 
 
-class BuildError(ValueError):
+class BuildError(UserError):
     """The inputs cannot make a training table; the message says why in one sentence."""
 
 
@@ -221,8 +217,7 @@ def load_embedding_tables(root: str | Path) -> tuple[dict[str, Dataset], list[st
         try:
             loaded = datasets.load_from_disk(str(root))
         except (FileNotFoundError, ValueError, OSError, KeyError) as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise BuildError(f"{root}: not a readable save_to_disk DatasetDict ({reason}).") from None
+            raise BuildError(f"{root}: not a readable save_to_disk DatasetDict ({first_line(error)}).") from None
         return {name: loaded[name] for name in sorted(loaded)}, []
     tables, skipped = {}, []
     folders = [root] if _is_saved_dataset(root) else sorted(p for p in root.iterdir() if p.is_dir())
@@ -231,8 +226,7 @@ def load_embedding_tables(root: str | Path) -> tuple[dict[str, Dataset], list[st
             try:
                 tables[folder.name] = datasets.load_from_disk(str(folder))
             except (FileNotFoundError, ValueError, OSError, KeyError) as error:
-                reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                raise BuildError(f"{folder}: not a readable save_to_disk dataset ({reason}).") from None
+                raise BuildError(f"{folder}: not a readable save_to_disk dataset ({first_line(error)}).") from None
         else:
             skipped.append(folder.name)
     if not tables:
@@ -444,16 +438,9 @@ def print_summary(report: dict) -> None:
 # Command line
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (exit code 2), like every other bad input here."""
-
-    def error(self, message: str):  # noqa: D102 - argparse hook
-        self.exit(2, f"{self.prog}: error: {message} (see --help).\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(
-        prog="build_dataset.py",
+    parser = ArgumentParser(
+        prog=PROG,
         description=textwrap.fill(
             "Join extracted face embeddings with CMU-MOSEI emotion labels or First Impressions V2 trait labels into "
             "a training table: a datasets.DatasetDict (train / validation / test) with video_id, embeddings, "
@@ -573,9 +560,9 @@ def build(args: argparse.Namespace) -> dict:
         try:
             push_table(table, card, args.hub_dataset_id, private=args.hub_private_repo)
         except Exception as error:  # noqa: BLE001 - network/auth errors of many types; the table is saved already
-            message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise HubPushError(
-                f"the table was saved to {args.output_dir}, but pushing it to {args.hub_dataset_id} failed ({message})."
+                f"the table was saved to {args.output_dir}, but pushing it to {args.hub_dataset_id} failed "
+                f"({first_line(error)})."
             ) from None
         report["pushed_to"] = args.hub_dataset_id
     return report
@@ -601,32 +588,26 @@ def _maybe_json(text: str):
         return text
 
 
-class HubPushError(RuntimeError):
-    """Pushing to the Hub failed (network or permissions), after the table was saved locally."""
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit code (0 ok, 2 bad input, 1 Hub push failed)."""
+    """Command-line entry point; returns the exit code (0 ok, 2 bad input, 1 Hub push failed: `training/cli.py`)."""
     args = build_parser().parse_args(argv)
     caching, progress_bars = datasets.is_caching_enabled(), datasets.is_progress_bar_enabled()
     datasets.disable_caching()  # intermediate files go to a temp dir, never beside the input embeddings
     datasets.disable_progress_bars()
-    try:
+
+    def work() -> None:
         report = build(args)
-    except (BuildError, TableError, MoseiLabelError, FIV2LabelError, UnsafePickleError) as error:
-        print(f"build_dataset.py: error: {error}", file=sys.stderr)
-        return 2
-    except HubPushError as error:
-        print(f"build_dataset.py: error: {error}", file=sys.stderr)
-        return 1
+        print_summary(report)
+        print(f"saved {', '.join(report['written_splits'])} to {args.output_dir} "
+              f"(report: {args.output_dir / REPORT_NAME})")
+
+    try:
+        return run_cli(PROG, work)
     finally:  # main() may be called in-process (tests, notebooks): leave the library as we found it
         if caching:
             datasets.enable_caching()
         if progress_bars:
             datasets.enable_progress_bars()
-    print_summary(report)
-    print(f"saved {', '.join(report['written_splits'])} to {args.output_dir} (report: {args.output_dir / REPORT_NAME})")
-    return 0
 
 
 if __name__ == "__main__":

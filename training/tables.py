@@ -20,9 +20,10 @@ import pyarrow.compute as pc
 from datasets import Array2D, Dataset, DatasetDict, Features, List, Value
 
 from modeling.configuration_face_transformer import EMOTION_LABELS, TRAIT_LABELS
+from training.cli import UserError, first_line
 
 
-class TableError(ValueError):
+class TableError(UserError):
     """A training or embedding table breaks the contract; the message is one sentence naming what is wrong."""
 
 
@@ -134,7 +135,7 @@ def load_training_table(path_or_hub_id: str | Path, target: str) -> DatasetDict:
             empty = sorted(split.name for split in path.iterdir() if split.is_dir() and not any(split.glob("*.arrow")))
             raise TableError(f"{path}: split {(empty or ['?'])[0]!r} is empty; every split needs rows.") from None
         except (FileNotFoundError, ValueError, OSError, KeyError) as error:
-            raise TableError(f"{path}: not a dataset folder written by save_to_disk ({_one_line(error)}).") from None
+            raise TableError(f"{path}: not a dataset folder written by save_to_disk ({first_line(error)}).") from None
         if isinstance(loaded, Dataset):
             raise TableError(f"{path}: holds a single Dataset, not a DatasetDict with train and validation splits.")
     else:
@@ -155,7 +156,7 @@ def _load_hub_layout(source: str, card: str | Path) -> DatasetDict:
         loaded = datasets.load_dataset(source)
     except Exception as error:  # noqa: BLE001 - the Hub client raises many types; the user needs one sentence
         raise TableError(
-            f"{source}: no such folder, and loading it as a Hub dataset failed ({_one_line(error)})."
+            f"{source}: no such folder, and loading it as a Hub dataset failed ({first_line(error)})."
         ) from None
     try:
         names = label_names_from_card(DatasetCard.load(card, repo_type="dataset") if isinstance(card, str) else card)
@@ -165,11 +166,6 @@ def _load_hub_layout(source: str, card: str | Path) -> DatasetDict:
         for split in loaded.values():
             split.info.description = f"{split.info.description or ''}\nlabel_names: {', '.join(names)}".strip()
     return loaded
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
 
 
 def validate_training_table(dsd: DatasetDict, target: str) -> None:

@@ -13,7 +13,7 @@ from transformers.pipelines import PIPELINE_REGISTRY
 from modeling import EmoNeXtForImageClassification, EmotionTransformerModel, FaceFusionModel, TraitTransformerModel
 from modeling.pipeline_face_video import TASK, FaceVideoAnalysisPipeline
 from modeling.processing_face_video import FaceVideoProcessor
-from tests.tiny_configs import (
+from training.testing.tiny_configs import (
     IMAGE_SIZE,
     NUM_FRAMES,
     tiny_emonext_config,
@@ -21,7 +21,7 @@ from tests.tiny_configs import (
     tiny_fusion_config,
     tiny_trait_config,
 )
-from tests.videos import face_gap_video, faceless_video, moving_face_video, text_file
+from training.testing.videos import face_gap_video, faceless_video, moving_face_video, text_file
 
 REPO_ID = "org/face-fusion"
 # What a trainer writes beside the weights (keys as the fusion trainer may write them: split and task prefixes).

@@ -20,13 +20,13 @@ from huggingface_hub import ModelCard, constants
 from tests.hub.conftest import EVAL_RESULTS, REPO_ID, assert_one_sentence
 from tests.hub.standin_hub import StandInHub
 from tests.hub_cache import PROJECT_ROOT, plant_in_hf_cache, run_clean_python
-from training.example_video import EXAMPLE_NAME
 from training.export_hub import ExportError, export_model_repo, export_space, project_files_for, publish
+from webapp.example_clips import EXAMPLE_NAME
 
 REMOTE_CODE = {
     "configuration_emonext.py", "configuration_face_fusion.py", "configuration_face_transformer.py",
     "modeling_emonext.py", "modeling_face_fusion.py", "modeling_face_transformer.py",
-    "processing_face_video.py", "face_detection.py", "pipeline_face_video.py",
+    "processing_face_video.py", "video_decoding.py", "face_detection.py", "pipeline_face_video.py",
 }
 
 
@@ -298,8 +298,8 @@ def test_space_folder(space):
     names = set(files_of(space))
     assert {"README.md", "app.py", "requirements.txt", "packages.txt", "hub_configs/face-fusion/config.json"} <= names
     assert {f"modeling/{p.name}" for p in (PROJECT_ROOT / "modeling").glob("*.py")} <= names
-    # app.py's one training-side import (the example-clip writer) comes with its package marker, nothing more
-    assert {n for n in names if n.startswith("training/")} == {"training/__init__.py", "training/example_video.py"}
+    assert {f"webapp/{p.name}" for p in (PROJECT_ROOT / "webapp").glob("*.py")} <= names
+    assert not [n for n in names if n.startswith("training/")], "the page imports nothing from training/"
     assert not [n for n in names if n.startswith("tests/") or "__pycache__" in n]
 
     text = (space / "README.md").read_text()

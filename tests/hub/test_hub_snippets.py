@@ -14,9 +14,9 @@ from huggingface_hub import ModelCard
 
 from tests.hub.conftest import REPO_ID
 from tests.hub_cache import PROJECT_ROOT, plant_in_hf_cache, run_clean_python
-from tests.tiny_configs import EMBEDDING_DIM, NUM_FRAMES
 from training.example_image import EXAMPLE_IMAGE_NAME
-from training.example_video import EXAMPLE_NAME
+from training.testing.tiny_configs import EMBEDDING_DIM, NUM_FRAMES
+from webapp.example_clips import EXAMPLE_NAME
 
 # huggingface.js packages/tasks/src/library-to-tasks.ts, LIBRARY_TASK_MAPPING.transformers: the pipeline tags for which
 # the Hub shows a `pipeline(...)` snippet for a transformers model (for any other tag it shows the Auto class only).

@@ -26,7 +26,7 @@ from modeling.pipeline_face_video import (
 )
 from modeling.processing_face_video import FaceVideoProcessor, NoFaceFoundError, VideoDecodeError
 from tests.hub.conftest import assert_one_sentence, tiny_processor
-from tests.tiny_configs import IMAGE_SIZE, NUM_FRAMES, tiny_fusion_config
+from training.testing.tiny_configs import IMAGE_SIZE, NUM_FRAMES, tiny_fusion_config
 
 # Read at collection, before any fixture could register the task itself: did `import modeling` do it?
 REGISTERED_BY_IMPORT = TASK in PIPELINE_REGISTRY.supported_tasks
@@ -121,7 +121,7 @@ def test_timeline_runs_the_fusion_per_window_on_embeddings_computed_once(analyze
     windows = [start for start in range(NUM_FRAMES - 1) if found[start] or found[start + 1]]
     assert len(result["timeline"]) == len(windows)  # windows without any face are left out
     timestamps = [f["timestamp"] for f in result["frames"]]
-    for entry, start in zip(result["timeline"], windows):
+    for entry, start in zip(result["timeline"], windows, strict=True):
         window_mask = torch.zeros_like(mask)
         window_mask[0, start : start + 2] = mask[0, start : start + 2]
         with torch.no_grad():
@@ -174,7 +174,7 @@ def test_a_list_is_batched_and_gives_the_single_results(analyze, videos):
 
     moving, gap = (analyze(str(videos[name]), timeline_window=3) for name in ("moving", "gap"))
     assert len(results) == 3
-    for batched, single in zip(results, [moving, gap, gap]):
+    for batched, single in zip(results, [moving, gap, gap], strict=True):
         assert batched["frames"] == single["frames"]
         for key in ("emotions", "traits", "timeline"):
             assert _close(batched[key], single[key]), key
@@ -201,7 +201,7 @@ def _close(a, b) -> bool:
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
     if isinstance(a, list):
-        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, float):
         return abs(a - b) < 1e-5
     return a == b

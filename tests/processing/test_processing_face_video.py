@@ -18,6 +18,7 @@ import pytest
 import torch
 from PIL import Image
 
+from modeling import video_decoding
 from modeling.face_detection import (
     FACE_ALIGNMENT_DETECTOR_WEIGHTS,
     FAN_2D_WEIGHTS,
@@ -26,15 +27,14 @@ from modeling.face_detection import (
     eye_roll_angle,
     select_face_track,
 )
-from modeling import processing_face_video
 from modeling.processing_face_video import (
     FaceVideoError,
     FaceVideoProcessor,
     NoFaceFoundError,
     VideoDecodeError,
-    sample_indices,
 )
-from tests import videos
+from modeling.video_decoding import sample_indices
+from training.testing import videos
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NUM_FRAMES = 10
@@ -44,7 +44,7 @@ FIXTURE_FRAMES = 30  # 2 s at 15 fps
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory) -> dict[str, Path]:
-    """Every fixture video of tests/videos.py, written once for this module."""
+    """Every fixture video of training/testing/videos.py, written once for this module."""
     folder = tmp_path_factory.mktemp("clips")
     makers = {
         "moving": videos.moving_face_video,
@@ -349,7 +349,7 @@ def webcam_clip(tmp_path_factory) -> Path:
     # Written in a fresh process: once decord has decoded a video in this one, its bundled libvpx shadows PyAV's and
     # the VP8 encoder refuses to open ("ABI version mismatch").
     path = tmp_path_factory.mktemp("webcam") / "recording.webm"
-    code = "import sys; from tests.videos import webcam_recording; webcam_recording(sys.argv[1])"
+    code = "import sys; from training.testing.videos import webcam_recording; webcam_recording(sys.argv[1])"
     subprocess.run([sys.executable, "-c", code, str(path)], cwd=Path(__file__).resolve().parents[2], check=True)
     return path
 
@@ -360,9 +360,9 @@ def test_webcam_recording_without_a_stated_length_is_sampled_across_it(haar, web
     with av.open(str(webcam_clip)) as container:
         stream = container.streams.video[0]
         assert container.duration is None and not stream.duration and not stream.frames
-    if processing_face_video.decord is not None:
-        with pytest.raises(processing_face_video._DECORD_ERRORS):
-            processing_face_video.decord.VideoReader(str(webcam_clip))
+    if video_decoding.decord is not None:
+        with pytest.raises(video_decoding._DECORD_ERRORS):
+            video_decoding.decord.VideoReader(str(webcam_clip))
 
     frames, timestamps, meta = haar.read_frames(webcam_clip)
 
@@ -409,8 +409,8 @@ _PYAV_READER = """
 import sys
 sys.modules["decord"] = None  # decord is not importable in this process
 import numpy as np
-from modeling import processing_face_video as module
-assert module.decord is None
+from modeling import processing_face_video as module, video_decoding
+assert video_decoding.decord is None
 processor = module.FaceVideoProcessor(num_frames={num_frames}, face_detector="haar")
 for name, path in {paths!r}.items():
     frames, timestamps, meta = processor.read_frames(path)
@@ -505,7 +505,7 @@ def test_auto_processor_loads_it_as_remote_code_in_a_clean_process(clips, tmp_pa
         processor.save_pretrained(folder)
     finally:
         FaceVideoProcessor._auto_class = registered  # as `import modeling` left it
-    assert {"processing_face_video.py", "face_detection.py", "preprocessor_config.json"} <= {
+    assert {"processing_face_video.py", "video_decoding.py", "face_detection.py", "preprocessor_config.json"} <= {
         p.name for p in folder.iterdir()
     }
     auto_map = json.loads((folder / "preprocessor_config.json").read_text())["auto_map"]

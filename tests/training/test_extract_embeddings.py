@@ -1,7 +1,7 @@
 """training/extract_embeddings.py over real video trees (CMU-MOSEI and FIV2 layouts) with a tiny EmoNeXt.
 
-Real H.264 files from tests/videos.py, the real processor (Haar faces), real processes for the kill-and-resume and
-`accelerate launch` runs.
+Real H.264 files from training/testing/videos.py, the real processor (Haar faces), real processes for the
+kill-and-resume and `accelerate launch` runs.
 """
 
 from __future__ import annotations
@@ -22,9 +22,12 @@ import torch
 
 from modeling import EmoNeXtForImageClassification, EmoNeXtModel, FaceFusionModel, TraitTransformerModel
 from modeling.processing_face_video import FaceVideoProcessor
-from tests import videos
 from tests.hub_cache import plant_in_hf_cache
-from tests.tiny_configs import (
+from training.extract_embeddings import ExtractionError, load_embedder, main, weights_fingerprint
+from training.shards import PUBLISHING_DIR, SHARDS_DIR, ShardStore
+from training.tables import embedding_features
+from training.testing import videos
+from training.testing.tiny_configs import (
     EMBEDDING_DIM,
     IMAGE_SIZE,
     NUM_FRAMES,
@@ -32,9 +35,6 @@ from tests.tiny_configs import (
     tiny_fusion_config,
     tiny_trait_config,
 )
-from training.extract_embeddings import ExtractionError, load_embedder, main, weights_fingerprint
-from training.shards import PUBLISHING_DIR, SHARDS_DIR, ShardStore
-from training.tables import embedding_features
 from training.video_datasets import VideoLayoutError, list_videos, share_of_process
 
 REPO = Path(__file__).resolve().parents[2]
