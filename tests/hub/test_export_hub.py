@@ -144,7 +144,9 @@ print("RESULT" + json.dumps({{
     "direct": direct.emotion_probs[0].tolist(), "pipeline": result, "parts": parts,
     "space_files": [app.__file__, sys.modules["modeling"].__file__]}}))
 """
-    run = run_clean_python(code, env={"HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1"})
+    # fp32 there as here (the `analyze` fixture): on a CPU with native bf16, "auto" would compare bf16 with fp32
+    env = {"HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1", "FACE_FUSION_PRECISION": "fp32"}
+    run = run_clean_python(code, env=env)
     assert run.returncode == 0, run.stderr[-4000:]
     report = json.loads(run.stdout.rsplit("RESULT", 1)[1])
 
