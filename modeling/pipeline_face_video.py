@@ -274,7 +274,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
         output = self.model(frame_embeddings=embeddings, attention_mask=attention_mask)
         result = {
             "emotion_probs": output.emotion_probs.float(),
-            "traits": output.traits.float(),
+            "traits": output.trait_logits.float(),
             "info": model_inputs["info"],
         }
         if timeline_window > 0:

@@ -41,7 +41,7 @@ def model_on_processor_output(pipe, video) -> tuple[torch.Tensor, torch.Tensor, 
     pixel_values, mask = features["pixel_values"][None], features["attention_mask"][None]
     with torch.no_grad():
         output = pipe.model(pixel_values=pixel_values, attention_mask=mask)
-    return output.emotion_probs[0], output.traits[0], output.frame_embeddings, mask
+    return output.emotion_probs[0], output.trait_logits[0], output.frame_embeddings, mask
 
 
 @pytest.fixture(scope="module")
