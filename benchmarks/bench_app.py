@@ -88,7 +88,8 @@ def bench(model: str, video: Path, repeats: int, warmup: int, concurrent: int, w
     """Direct and served calls alternate, so a change in the machine's load hits both sides alike."""
     from gradio_client import Client, handle_file
 
-    import app
+    from webapp.loading import load_pipeline
+    from webapp.settings import Settings
 
     env = {**os.environ, "FACE_FUSION_EXAMPLES_DIR": str(workdir / "examples")}
     started = time.perf_counter()
@@ -96,11 +97,11 @@ def bench(model: str, video: Path, repeats: int, warmup: int, concurrent: int, w
         startup_s = time.perf_counter() - started
         process, url = server.process, server.url
         idle_mb = rss_mb(process.pid)
-        pipe, fallback_reason = app.load_pipeline(model)  # loaded as the app loads it, called as the app calls it
+        pipe, fallback_reason = load_pipeline(model)  # loaded as the app loads it, called as the app calls it
         client = Client(url, verbose=False)
 
         def direct():
-            pipe(str(video), timeline_window=app.Settings().timeline_window, return_face_crops=True)
+            pipe(str(video), timeline_window=Settings().timeline_window, return_face_crops=True)
 
         def served():
             client.predict(handle_file(str(video)), api_name="/predict")
@@ -131,7 +132,7 @@ def bench(model: str, video: Path, repeats: int, warmup: int, concurrent: int, w
                 "idle_rss_mb": idle_mb,
                 "peak_rss_sequential_mb": sequential_peak_mb,
                 "peak_rss_mb": peak_rss_mb(process.pid),
-                "concurrency_limit": app.Settings().concurrency,
+                "concurrency_limit": Settings().concurrency,
                 "concurrent_requests": concurrent,
                 "concurrent_wall_s": concurrent_s,
             },

@@ -39,7 +39,7 @@ from transformers import AutoConfig, pipeline
 
 import modeling  # noqa: F401 - registers the models and the pipeline task
 from modeling import FaceFusionModel, FaceVideoProcessor
-from modeling.inference_precision import bf16_is_native, inference_autocast
+from modeling.inference_precision import precision_autocast
 from training.testing.videos import benchmark_video
 
 from bench_extract import naive_video
@@ -137,12 +137,12 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
     pixel_values = inputs["pixel_values"].contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
         def embed():
-            with inference_autocast(pipe.device, pipe.bf16):
+            with precision_autocast(pipe.precision, pipe.device):
                 chunks = pixel_values.split(pipe.embed_batch_size)
                 return torch.cat([model.embedder(chunk).pooler_output.float() for chunk in chunks])
 
         embedder_s, embeddings = timed(embed, args.repeats)
-        bf16_used = pipe.bf16 if pipe.bf16 is not None else bf16_is_native(pipe.device)
+        bf16_used = pipe.precision == "bf16"
         accuracy = {}
         if bf16_used:  # the accuracy cost of the speed: bf16 outputs against fp32 outputs on the same crops
             fp32 = model.embedder(pixel_values).pooler_output

@@ -7,7 +7,7 @@ in `model-index`. face-fusion also gets its `FaceVideoProcessor` (`preprocessor_
 code), the `face-video-analysis` pipeline (`custom_pipelines` in config.json), and an example video with the
 pipeline's output on it as the card's widget example.
 
-The Space (`space`) gets the project's `app.py`, the `modeling/` package and the project modules app.py imports, plus
+The Space (`space`) gets the project's `app.py` and the project modules it imports (`webapp/`, `modeling/`), plus
 `hub_configs/space/`'s README (Space YAML), requirements.txt and packages.txt.
 
 Usage:
@@ -164,7 +164,7 @@ def _save_face_fusion(model, model_dir: Path, build: Path, repo_id: str) -> tupl
 
     from modeling.pipeline_face_video import TASK, FaceVideoAnalysisPipeline, load_processor_for
     from modeling.processing_face_video import FaceVideoProcessor
-    from training.example_video import EXAMPLE_NAME, EXAMPLE_TITLE, write_example_video
+    from webapp.example_clips import EXAMPLE_NAME, EXAMPLE_TITLE, write_example_video
 
     if TASK not in PIPELINE_REGISTRY.supported_tasks:  # `import modeling` registers it once the package does
         PIPELINE_REGISTRY.register_pipeline(

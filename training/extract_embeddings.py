@@ -28,7 +28,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -51,8 +50,9 @@ from transformers import PreTrainedConfig
 
 from modeling import EmoNeXtConfig, EmoNeXtModel, FaceFusionConfig, FaceFusionModel
 from modeling.inference_batching import default_embed_batch_size
-from modeling.inference_precision import bf16_is_native
+from modeling.inference_precision import PRECISION_ENV, PRECISIONS, precision_autocast, resolve_precision
 from modeling.processing_face_video import FACE_DETECTORS, FaceVideoProcessor
+from modeling.weights_fingerprint import weights_fingerprint
 from training.cli import ArgumentParser, UserError, first_line, run_cli
 from training.shards import ShardStore
 from training.tables import EMBEDDING_DTYPES, embedding_features
@@ -150,16 +150,6 @@ def load_embedder(
     return embedder.eval()
 
 
-def weights_fingerprint(model: torch.nn.Module) -> str:
-    """SHA-256 of the model's parameters and buffers: the identity of the embedder, wherever it was loaded from."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        digest.update(name.encode("utf-8"))
-        digest.update(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
-        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
-
-
 def make_processor(num_frames: int, image_size: int, face_detector: str, device: str = "cpu") -> FaceVideoProcessor:
     """The face processor, with "auto" resolved here once (so decode workers do not each warn about it)."""
     try:
@@ -175,7 +165,7 @@ def embed_crops(
     crops: torch.Tensor,
     batch_size: int,
     device: torch.device,
-    autocast_dtype: torch.dtype | None = None,
+    precision: str = "fp32",
     pad: bool = True,
 ) -> torch.Tensor:
     """Embeds uint8 face crops in batches.
@@ -190,15 +180,14 @@ def embed_crops(
         crops: (N, S, S, 3) uint8 RGB.
         batch_size: Crops per forward pass.
         device: Where the model runs.
-        autocast_dtype: bfloat16 for mixed precision, None for float32.
+        precision: "bf16" (autocast) or "fp32", as `resolve_precision` gives it.
         pad: Pad the last batch to `batch_size`.
 
     Returns:
         (N, D) float32 embeddings on the CPU.
     """
     outputs = []
-    autocast = torch.autocast(device.type, autocast_dtype or torch.float32, enabled=autocast_dtype is not None)
-    with torch.inference_mode(), autocast:
+    with torch.inference_mode(), precision_autocast(precision, device):
         for start in range(0, len(crops), batch_size):
             pixels = processor.normalize(crops[start : start + batch_size].numpy())
             count = len(pixels)
@@ -232,7 +221,7 @@ def embed_chunk(
     processor: FaceVideoProcessor,
     batch_size: int,
     device: torch.device,
-    autocast_dtype: torch.dtype | None,
+    precision: str,
 ) -> tuple[list[tuple[VideoFile, torch.Tensor, np.ndarray]], list[dict[str, Any]], float]:
     """Embeds every usable video of a chunk in shared batches and splits the result back per video.
 
@@ -246,7 +235,7 @@ def embed_chunk(
         return [], failures, 0.0
     start = time.perf_counter()
     embeddings = embed_crops(
-        model, processor, torch.cat([item.crops for item in good]), batch_size, device, autocast_dtype
+        model, processor, torch.cat([item.crops for item in good]), batch_size, device, precision
     )
     seconds = time.perf_counter() - start
     rows = []
@@ -290,13 +279,6 @@ def write_pt_file(split_dir: Path, video: VideoFile, embeddings: torch.Tensor, m
 
 # ---------------------------------------------------------------------------------------------------------------
 # The whole run
-
-
-def resolve_precision(precision: str, device: torch.device) -> tuple[str, torch.dtype | None]:
-    """("bf16" | "fp32", autocast dtype): "auto" is bf16 where the device computes it natively, else fp32."""
-    if precision == "auto":
-        precision = "bf16" if bf16_is_native(device) else "fp32"
-    return precision, (torch.bfloat16 if precision == "bf16" else None)
 
 
 def extraction_settings(
@@ -361,7 +343,10 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
     model = load_embedder(args.model, args.revision, args.model_config, args.seed, args.pretrained_backbone)
     model = model.to(device)
     processor = make_processor(args.num_frames, model.config.image_size, args.face_detector, str(device))
-    precision, autocast_dtype = resolve_precision(args.precision, device)
+    try:
+        precision = resolve_precision(args.precision, device)  # None: $FACE_FUSION_PRECISION, else "auto"
+    except ValueError as error:
+        raise ExtractionError(str(error)) from None
     if args.batch_size is None:
         args.batch_size = default_embed_batch_size(device, 160)
     settings = extraction_settings(args, model, processor, precision)
@@ -406,7 +391,7 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
             if len(chunk) < args.chunk_size and index + 1 < len(share):
                 continue
             rows, failures, embed_seconds = embed_chunk(
-                chunk, model, processor, args.batch_size, device, autocast_dtype
+                chunk, model, processor, args.batch_size, device, precision
             )
             seconds["embed"] += embed_seconds
             if args.format == "pt":
@@ -557,9 +542,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "available), or auto: face_alignment when its weights are present, else haar.")
     model.add_argument("--num_frames", type=_positive, default=30, help="Frames sampled per video (T).")
     model.add_argument("--dtype", choices=EMBEDDING_DTYPES, default="float16", help="Storage type of the embeddings.")
-    model.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+    model.add_argument("--precision", choices=PRECISIONS, default=None,
                        help="Compute precision: auto is bf16 autocast where the device has native bf16 "
-                       "(CUDA, AVX-512 BF16 or AMX CPUs), fp32 elsewhere.")
+                       "(CUDA, AVX-512 BF16 or AMX CPUs), fp32 elsewhere. Recorded in the table and extraction.json; "
+                       f"a resumed run must use the same. Default: ${PRECISION_ENV}, else auto.")
 
     run = parser.add_argument_group("speed and resumption")
     run.add_argument(

@@ -11,6 +11,7 @@ loads and validates, so a wrong table stops with one sentence before any GPU tim
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -37,6 +38,10 @@ EMBEDDING_DTYPES = ("float16", "float32")
 EMOTION_SUM_TOLERANCE = 1e-3
 
 _LABEL_NAMES = re.compile(r"label_names:\s*([^\n]*)")
+# What made a table's embeddings: the compute precision ("fp32" | "bf16" | "mixed") and the embedder's weights.
+PROVENANCE_KEYS = ("precision", "embedder_weights_sha256")
+_PROVENANCE = re.compile(r"^(precision|embedder_weights_sha256):[ \t]*(\S+)[ \t]*$", re.MULTILINE)
+EXTRACTION_KEY = "face_fusion_extraction"  # the key of the extraction's settings in an embedding table's description
 
 
 def _check_target(target: str) -> tuple[str, ...]:
@@ -87,10 +92,50 @@ def training_features(num_frames: int, dim: int, target: str, dtype: str = "floa
     return features
 
 
-def describe_training_table(target: str) -> str:
-    """The `DatasetInfo.description` written with a training table; it records the label order it was built with."""
+def describe_training_table(target: str, provenance: dict[str, str | None] | None = None) -> str:
+    """The `DatasetInfo.description` written with a training table.
+
+    It records the label order it was built with and, when known, the provenance of its embeddings (`precision`,
+    `embedder_weights_sha256`: see `table_provenance`), one `key: value` line each.
+    """
     labels = _check_target(target)
-    return f"face-fusion training table ({target} per video).\nlabel_names: {', '.join(labels)}"
+    lines = [f"face-fusion training table ({target} per video).", f"label_names: {', '.join(labels)}"]
+    lines += [f"{key}: {value}" for key, value in (provenance or {}).items() if key in PROVENANCE_KEYS and value]
+    return "\n".join(lines)
+
+
+def extraction_provenance(description: str | None) -> dict[str, str | None]:
+    """`precision` and `embedder_weights_sha256` from an embedding table's description (the extraction's settings
+    JSON); None for what it does not record."""
+    try:
+        settings = json.loads(description or "").get(EXTRACTION_KEY)
+    except (ValueError, AttributeError):
+        settings = None
+    settings = settings if isinstance(settings, dict) else {}
+    return {"precision": settings.get("precision"), "embedder_weights_sha256": settings.get("weights_sha256")}
+
+
+def table_provenance(dataset: Dataset | DatasetDict) -> dict[str, str | None]:
+    """What made a table's embeddings, for records such as `eval_results.json`.
+
+    Args:
+        dataset: A training table (`DatasetDict` or one split) built by `training/build_dataset.py`, or an embedding
+            table written by the extraction.
+
+    Returns:
+        `{"precision": "fp32" | "bf16" | "mixed" | None, "embedder_weights_sha256": hex | None}`; None where the
+        table does not record it (tables built before it was recorded). "mixed": joined from extractions run at
+        different precisions.
+    """
+    if isinstance(dataset, DatasetDict):
+        if not dataset:
+            return dict.fromkeys(PROVENANCE_KEYS)
+        dataset = dataset["train"] if "train" in dataset else dataset[next(iter(dataset))]
+    description = dataset.info.description or ""
+    found = dict(_PROVENANCE.findall(description))
+    if found:
+        return {key: found.get(key) for key in PROVENANCE_KEYS}
+    return extraction_provenance(description)
 
 
 def label_names_of(dataset: Dataset) -> tuple[str, ...] | None:

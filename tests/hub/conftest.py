@@ -66,11 +66,12 @@ def videos(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def analyze(fusion_dir):
-    """The pipeline as a user builds it, from the folder."""
+    """The pipeline as a user builds it, from the folder, at fp32 on every machine (tests comparing with it pin
+    the precision of the other side too; the bf16 path has tests of its own)."""
     from transformers import pipeline
 
     ensure_task_registered()
-    return pipeline(TASK, model=str(fusion_dir), device="cpu")
+    return pipeline(TASK, model=str(fusion_dir), device="cpu", precision="fp32")
 
 
 def assert_one_sentence(message: str, *names: str) -> None:
