@@ -300,7 +300,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
         output = self.model(frame_embeddings=embeddings, attention_mask=attention_mask)
         result = {
             "emotion_probs": output.emotion_probs.float(),
-            "traits": output.traits.float(),
+            "traits": output.trait_logits.float(),
             "info": model_inputs["info"],
             "precision": [precision] * batch_size,
         }
