@@ -20,6 +20,7 @@ import itertools
 import logging
 import os
 import tempfile
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -47,6 +48,7 @@ _PREPROCESS_SHARE = _STAGE_START["embed"]
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
 DOWNLOAD_TIMEOUT_S = 30.0
 ProgressCallback = Callable[[str, float], Any]
+_PREFETCH_THREAD = "face-video-prefetch"
 
 
 class VideoDownloadError(VideoDecodeError):
@@ -131,6 +133,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
         self.model.embedder.to(memory_format=torch.channels_last)  # faster convolutions on CPU and GPU
         self.revision = loaded_revision(self.model.name_or_path)
         self._processors: dict[tuple[int, str], FaceVideoProcessor] = {}
+        self._thread_processors = threading.local()  # the prefetch threads' own processors
 
     # ------------------------------------------------------------------------------------------------ parameters
 
@@ -167,16 +170,25 @@ class FaceVideoAnalysisPipeline(Pipeline):
         return preprocess, forward, postprocess
 
     def processor_for(self, num_frames: int | None = None, face_detector: str | None = None) -> FaceVideoProcessor:
-        """The processor with a call's frame count and detector (built once per combination, detector reused)."""
+        """The processor with a call's frame count and detector (built once per combination, detector reused).
+
+        A prefetch thread gets its own copies, freed with the thread: a detector (an OpenCV cascade, torch networks)
+        is never used by two threads at once.
+        """
         base = self.processor
         key = (num_frames or base.num_frames, face_detector or base.face_detector)
-        if key == (base.num_frames, base.face_detector):
+        on_prefetch_thread = threading.current_thread().name.startswith(_PREFETCH_THREAD)
+        if key == (base.num_frames, base.face_detector) and not on_prefetch_thread:
             return base
-        if key not in self._processors:
+        if on_prefetch_thread:
+            processors = self._thread_processors.__dict__.setdefault("processors", {})
+        else:
+            processors = self._processors
+        if key not in processors:
             settings = {k: v for k, v in base.to_dict().items() if k not in ("image_processor_type", "auto_map")}
             settings.update(num_frames=key[0], face_detector=key[1])
-            self._processors[key] = type(base)(**settings)
-        return self._processors[key]
+            processors[key] = type(base)(**settings)
+        return processors[key]
 
     # ------------------------------------------------------------------------------------------------ calling
 
@@ -189,30 +201,32 @@ class FaceVideoAnalysisPipeline(Pipeline):
     def _run_list(self, videos: list, batch_size: int | None = None, num_workers: int | None = None, **kwargs):
         """Videos in chunks of `batch_size`: each chunk's face crops go through the model together.
 
-        `num_workers` is accepted like `Pipeline.__call__` does; the next videos are decoded on a prefetch thread
-        (see `iter_results`). The first video that fails raises its error, as a single call would.
+        The next videos are decoded and their faces found on `num_workers` threads meanwhile (see `iter_results`).
+        The first video that fails raises its error, as a single call would.
         """
         results = []
-        for _, result in self.iter_results(videos, batch_size=batch_size, **kwargs):
+        for _, result in self.iter_results(videos, batch_size=batch_size, num_workers=num_workers, **kwargs):
             if isinstance(result, BaseException):
                 raise result
             results.append(result)
         return results
 
     def iter_results(
-        self, videos, batch_size: int | None = None, prefetch: int | None = None, **kwargs
+        self, videos, batch_size: int | None = None, num_workers: int | None = None, **kwargs
     ) -> Iterator[tuple[Any, dict[str, Any] | Exception]]:
         """Analyse many videos, overlapping each one's decoding and face finding with the embedding of the previous.
 
-        A thread decodes and finds the faces of up to `prefetch` videos ahead while the model embeds the current
-        chunk (decoders, OpenCV and torch release the GIL), so on a CPU the front end hides behind the embedder and
-        on a GPU the GPU is not left waiting for it. With a `progress_callback`, videos are prepared in order on the
-        calling thread instead, so the reports stay in order and on that thread.
+        `num_workers` threads decode and find the faces of the next videos (two each at most, in order) while the
+        model embeds the current chunk; decoders, OpenCV and torch release the GIL, and each thread has its own
+        detector. So on a CPU the front end hides behind the embedder, and a GPU is not left waiting for it. With a
+        `progress_callback`, videos are prepared one by one on the calling thread instead, so the reports stay in
+        order and on that thread.
 
         Args:
             videos: Paths, URLs or bytes (any iterable; read lazily).
             batch_size: Videos whose crops go through the model together (default: the pipeline's, else 1).
-            prefetch: Videos prepared ahead (default 2; 0 prepares each when it is needed).
+            num_workers: Threads preparing videos ahead (default: 1 on a CPU, whose cores the embedder needs; on a GPU
+                the free cores, at most 8). 0 prepares each video when it is needed.
             **kwargs: The call arguments of the class docstring.
 
         Yields:
@@ -229,7 +243,9 @@ class FaceVideoAnalysisPipeline(Pipeline):
         post.pop("progress_callback", None)
         if callback is not None:
             videos = list(videos)
-            prefetch = 0
+            num_workers = 0
+        if num_workers is None:
+            num_workers = default_prefetch_workers(self.device)
         total = max(len(videos), 1) if callback is not None else 1
         share = _PREPROCESS_SHARE
 
@@ -241,7 +257,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
             progress = _rescaled(callback, start + share * (j - start), 1, total)
             return self.preprocess(video, **pre, progress_callback=progress)
 
-        prepared = _prefetched(videos, prepare, 2 if prefetch is None else int(prefetch))
+        prepared = _prefetched(videos, prepare, int(num_workers))
         chunk: list[tuple[int, Any, dict | Exception]] = []
         for index, video, item in prepared:
             chunk.append((index, video, item))
@@ -533,11 +549,18 @@ def _rescaled(callback: ProgressCallback | None, offset: float, span: int, total
     return lambda stage, fraction: callback(stage, min(1.0, (offset + span * fraction) / total))
 
 
-def _prefetched(videos: Iterable, prepare: Callable[[int, Any], dict], ahead: int) -> Iterator[tuple[int, Any, Any]]:
-    """`(index, video, prepare(index, video) or the exception it raised)` in order, up to `ahead` videos early.
+def default_prefetch_workers(device: torch.device | str) -> int:
+    """Threads preparing videos ahead: 1 on a CPU (the embedder needs the cores), else the free cores, at most 8."""
+    if torch.device(device).type == "cpu":
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(8, cores - 1))
 
-    One worker thread prepares them one after another (the processor's detector is never used by two threads at
-    once); at most `ahead` prepared videos wait, so memory stays bounded on any number of videos.
+
+def _prefetched(videos: Iterable, prepare: Callable[[int, Any], dict], workers: int) -> Iterator[tuple[int, Any, Any]]:
+    """`(index, video, prepare(index, video) or the exception it raised)` in input order, prepared on `workers` threads.
+
+    At most two videos per thread are in preparation or waiting, so memory stays bounded on any number of videos.
     """
 
     def attempt(index: int, video) -> Any:
@@ -546,14 +569,14 @@ def _prefetched(videos: Iterable, prepare: Callable[[int, Any], dict], ahead: in
         except Exception as error:  # noqa: BLE001 - handed to the caller with its video, not raised on the thread
             return error
 
-    if ahead < 1:
+    if workers < 1:
         for index, video in enumerate(videos):
             yield index, video, attempt(index, video)
         return
     queued = iter(enumerate(videos))
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="face-video-prefetch") as pool:
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=_PREFETCH_THREAD) as pool:
         waiting = collections.deque()
-        for index, video in itertools.islice(queued, ahead + 1):
+        for index, video in itertools.islice(queued, 2 * workers):
             waiting.append((index, video, pool.submit(attempt, index, video)))
         while waiting:
             index, video, future = waiting.popleft()
