@@ -48,10 +48,14 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
     folder.mkdir()
     for index in range(args.videos):
         shutil.copyfile(clip, folder / f"clip{index:03d}.mp4")
-    precision = "bf16" if bf16_is_native("cpu") else "fp32"
+    device = torch.device(args.device)
+    precision = "bf16" if bf16_is_native(device) else "fp32"
 
     # The batch command, end to end (a warm-up run first: model load and first-call costs are not throughput).
-    common = ["--model", str(model_dir), "--precision", precision, "--quiet", "--cpu"]
+    common = ["--model", str(model_dir), "--precision", precision, "--quiet", "--face_detector", "haar"]
+    common += ["--cpu"] if device.type == "cpu" else ["--batch_size", str(args.batch_size)]
+    if args.num_workers is not None:
+        common += ["--num_workers", str(args.num_workers)]
     analyze_videos([str(clip), "--output", str(workdir / "warmup.jsonl"), *common])
     output = workdir / "results.jsonl"
     start = time.perf_counter()
@@ -64,12 +68,12 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
         raise SystemExit(f"the batch command could not analyse the clip: {errors[0]}")
 
     # The embedder alone on the same crops, as the pipeline runs it.
-    pipe = pipeline("face-video-analysis", model=str(model_dir), device="cpu", bf16=precision == "bf16")
+    pipe = pipeline("face-video-analysis", model=str(model_dir), device=device, bf16=precision == "bf16")
     embedder, processor = pipe.model.embedder, pipe.processor
     front_start = time.perf_counter()
     crops = [processor.extract_faces(str(path))["crops"] for path in sorted(folder.iterdir())]
     front_end_s = (time.perf_counter() - front_start) / len(crops)
-    pixels = [processor.normalize(c).contiguous(memory_format=torch.channels_last) for c in crops]
+    pixels = [processor.normalize(c).to(device).contiguous(memory_format=torch.channels_last) for c in crops]
 
     def embed_all():
         with torch.inference_mode(), inference_autocast(pipe.device, pipe.bf16):
@@ -78,8 +82,11 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
                     embedder(chunk)
 
     embed_all()  # warm-up
+    synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    synchronize()
     start = time.perf_counter()
     embed_all()
+    synchronize()
     embed_s = time.perf_counter() - start
 
     videos_per_s = args.videos / batch_s
@@ -89,6 +96,7 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
         "model": "tiny" if args.tiny else "production (EmoNeXt-Base, 30 frames)",
         "videos": args.videos,
         "video": "720p, 15 s, 30 fps (tests/videos.py benchmark_video)",
+        "device": str(device),
         "precision": precision,
         "batch_s": batch_s,
         "videos_per_s": videos_per_s,
@@ -106,7 +114,7 @@ def table(results: dict) -> str:
         ("machine", describe(results["machine"])),
         ("model", results["model"]),
         ("videos", f"{results['videos']} x {results['video']}"),
-        ("precision", results["precision"]),
+        ("device, precision", f"{results['device']}, {results['precision']}"),
         ("batch command", f"{results['videos_per_s']:.3f} videos/s ({results['batch_s']:.1f} s)"),
         ("embedder alone", f"{results['embedder_videos_per_s']:.3f} videos/s ({results['embedder_s']:.1f} s)"),
         ("efficiency", f"{results['efficiency']:.2f} (target >= 0.9 on the CPU)"),
@@ -121,6 +129,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tiny", action="store_true", help="the tests' tiny model (a quick smoke run)")
     parser.add_argument("--videos", type=int, default=6, help="copies of the benchmark clip to analyse")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                        help="where the model runs (default: the GPU when there is one)")
+    parser.add_argument("--batch_size", type=int, default=8, help="videos per forward pass on a GPU")
+    parser.add_argument("--num_workers", type=int, help="the batch command's front-end threads (default: its own)")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench_batch_") as workdir:

@@ -8,7 +8,7 @@ on a machine shared with other work, ratios taken side by side hold better than 
 
 Settings compared:
 * decoders: decord (default), decord with one thread, PyAV (seek per frame, threaded);
-* Haar detection at several `detection_max_side`s.
+* Haar detection at several `detection_max_side`s, on every sampled frame or every k-th (`detect_every`).
 
 Usage:
     python benchmarks/bench_front_end.py [--repeats 3] [--json OUT]
@@ -34,7 +34,8 @@ from modeling import processing_face_video as processing  # noqa: E402
 from modeling.processing_face_video import FaceVideoProcessor  # noqa: E402
 from tests import videos  # noqa: E402
 
-DETECTION_SIDES = (640, 480, 400, 320)
+# (detection_max_side, detect_every); the first is the processor's default.
+DETECTION_SETTINGS = ((640, 1), (480, 1), (400, 1), (320, 1), (640, 2), (400, 2), (320, 2), (400, 3))
 TEST_CLIPS = {
     "moving": videos.moving_face_video,
     "gap": videos.face_gap_video,
@@ -83,23 +84,25 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
     clip = videos.benchmark_video(workdir / "clip_720p_15s.mp4")
     test_clips = {name: write(workdir / f"{name}.mp4") for name, write in TEST_CLIPS.items()}
     base = FaceVideoProcessor(face_detector="haar")
-    detectors = {side: FaceVideoProcessor(face_detector="haar", detection_max_side=side) for side in DETECTION_SIDES}
+    detectors = {setting: FaceVideoProcessor(face_detector="haar", detection_max_side=setting[0], detect_every=setting[1])
+                 for setting in DETECTION_SETTINGS}
 
     decode_times: dict[str, list[float]] = {name: [] for name in decoders(base)}
-    detect_times: dict[int, list[float]] = {side: [] for side in DETECTION_SIDES}
+    detect_times: dict[tuple, list[float]] = {setting: [] for setting in DETECTION_SETTINGS}
     frames = base.read_frames(clip)[0]
     for _ in range(args.repeats):
         for name, read in decoders(base).items():
             decode_times[name].append(cpu_seconds(lambda: read(clip))[0])
-        for side, processor in detectors.items():
-            detect_times[side].append(cpu_seconds(lambda: processor.detect(frames))[0])
+        for setting, processor in detectors.items():
+            detect_times[setting].append(cpu_seconds(lambda: processor.detect(frames))[0])
 
     test_frames = {name: base.read_frames(path)[0] for name, path in test_clips.items()}
     detection = {}
-    for side, processor in detectors.items():
-        detection[str(side)] = {
-            "core_s": float(np.median(detect_times[side])),
-            "vs_default": float(np.median(detect_times[side]) / np.median(detect_times[base.detection_max_side])),
+    default = np.median(detect_times[DETECTION_SETTINGS[0]])
+    for setting, processor in detectors.items():
+        detection[f"{setting[0]} px, every {setting[1]}"] = {
+            "core_s": float(np.median(detect_times[setting])),
+            "vs_default": float(np.median(detect_times[setting]) / default),
             "faces_benchmark_clip": faces_found(processor, frames),
             "faces_test_clips": {name: faces_found(processor, f) for name, f in test_frames.items()},
         }
@@ -114,10 +117,11 @@ def table(results: dict) -> str:
     lines = [describe(results["machine"]), "decoding, core-s per video (ratio to the default):"]
     for name, row in results["decode"].items():
         lines.append(f"  {name:<18} {row['core_s']:.3f} ({row['vs_default']:.2f}x)")
-    lines.append("Haar detection by detection_max_side: core-s, ratio, faces on the benchmark clip / test clips:")
-    for side, row in results["detect_haar"].items():
+    lines.append("Haar detection (detection_max_side, detect_every): core-s, ratio, faces on the benchmark clip / "
+                 "test clips:")
+    for setting, row in results["detect_haar"].items():
         tests = ", ".join(f"{k} {v}" for k, v in row["faces_test_clips"].items())
-        lines.append(f"  {side:>4} px  {row['core_s']:.3f} ({row['vs_default']:.2f}x)  "
+        lines.append(f"  {setting:<16}  {row['core_s']:.3f} ({row['vs_default']:.2f}x)  "
                      f"{row['faces_benchmark_clip']}/{results['frames_sampled']}  [{tests}]")
     return "\n".join(lines)
 

@@ -320,7 +320,7 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
     chunk: list[dict[str, Any]] = []
     progress = tqdm(total=len(share), desc="videos", unit="video", disable=not is_main or args.quiet,
                     dynamic_ncols=True)
-    for video, result in pipe.iter_results(share, **options):
+    for video, result in pipe.iter_results(share, num_workers=args.num_workers, **options):
         row = result_row(video, result, emotion_labels, trait_names, detector, precision)
         failed += bool(row["error"])
         chunk.append(row)
@@ -395,6 +395,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Face detector (default: the model's processor's).")
     parser.add_argument("--batch_size", type=_positive, default=None,
                         help="Videos whose face crops go through the model together (default 1; more on a GPU).")
+    parser.add_argument("--num_workers", type=int, default=None,
+                        help="Threads decoding and finding faces ahead of the model (default: 1 on the CPU, the free "
+                             "cores up to 8 on a GPU; 0: none).")
     parser.add_argument("--chunk_size", type=_positive, default=16,
                         help="Rows stored together as the run goes: the most work a kill can lose.")
     parser.add_argument("--cpu", action="store_true", help="Run on the CPU even when a GPU is present.")
