@@ -89,7 +89,8 @@ class FaceFusionConfig(PreTrainedConfig):
             raise ValueError("the emotion and trait transformers must have the same hidden_size to be fused.")
         if self.hidden_size % self.num_attention_heads != 0:
             raise ValueError(
-                f"hidden_size ({self.hidden_size}) must be divisible by num_attention_heads ({self.num_attention_heads})."
+                f"hidden_size ({self.hidden_size}) must be divisible by num_attention_heads "
+                f"({self.num_attention_heads})."
             )
 
 

@@ -3,7 +3,6 @@
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 
-
 EMOTION_LABELS = ("neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise")
 TRAIT_LABELS = ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
 

@@ -193,7 +193,8 @@ class EmoNeXtForImageClassification(EmoNeXtPreTrainedModel):
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         """Also maps `AutoModel` in the saved remote code, so a FER checkpoint loads as an embedder anywhere."""
-        self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), "AutoModel": "modeling_emonext.EmoNeXtModel"}
+        auto_map = getattr(self.config, "auto_map", None) or {}
+        self.config.auto_map = {**auto_map, "AutoModel": "modeling_emonext.EmoNeXtModel"}
         return super().save_pretrained(save_directory, *args, **kwargs)
 
     def forward(

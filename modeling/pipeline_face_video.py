@@ -35,8 +35,9 @@ from PIL import Image
 from transformers import Pipeline
 
 from .inference_batching import default_embed_batch_size
-from .inference_precision import inference_autocast
-from .processing_face_video import FaceVideoError, FaceVideoProcessor, VideoDecodeError
+from .inference_precision import precision_autocast, precision_setting, resolve_precision
+from .processing_face_video import FaceVideoProcessor, VideoDecodeError
+from .weights_fingerprint import weights_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +66,10 @@ class FaceVideoAnalysisPipeline(Pipeline):
     Construction arguments (besides the usual `model`, `device`):
         embed_batch_size (`int`, *optional*): Face crops embedded per forward pass. Defaults to 8 on the CPU
             (cache-friendly, see `inference_batching.py`) and 32 on a GPU (a 30-frame clip in one pass).
-        bf16 (`bool`, *optional*): bf16 autocast for embedding. Defaults to on where the device computes bf16
-            natively (CUDA, AVX-512 BF16 or AMX CPUs) and off elsewhere (see `inference_precision.py`).
+        precision (`str`, *optional*): "auto", "fp32" or "bf16": the embedder's compute precision (bf16 autocast or
+            none). Defaults to `$FACE_FUSION_PRECISION`, else "auto": bf16 where the device computes it natively
+            (CUDA, AVX-512 BF16 or AMX CPUs), fp32 elsewhere (see `inference_precision.py`). Can also be given per
+            call.
 
     Call arguments:
         inputs: A video as a file path, an `http(s)://` URL or the file's bytes; or a list of them (one result each;
@@ -78,6 +81,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
             window of that many consecutive sampled frames (windows without a face are left out).
         return_face_crops (`bool`, *optional*, defaults to False): Adds `"face_crops"`, the PIL crops the model saw
             (not JSON-serialisable).
+        precision (`str`, *optional*): "auto", "fp32" or "bf16" for this call. Defaults to the pipeline's.
         progress_callback (`Callable[[str, float], Any]`, *optional*): Called as `(stage, fraction)` when each
             stage starts ("decode", "faces", "embed" (once per embedded chunk), "predict") and with ("predict", 1.0)
             at the end. `fraction` is the share of the whole call done so far (over all videos of a list), never
@@ -88,7 +92,9 @@ class FaceVideoAnalysisPipeline(Pipeline):
         most likely first), `traits` ({name: score in [0, 1]} in OCEAN order), `frames` (per sampled frame: `index`
         in the video, `timestamp` in seconds, face `box` [x1, y1, x2, y2] in pixels or None, `face_found`),
         `timeline` (only with `timeline_window`), `video` (`duration`, `fps`, `width`, `height`,
-        `num_frames_sampled`, `faces_found`) and `model` (`name_or_path`, `revision`).
+        `num_frames_sampled`, `faces_found`, and `frames_repeated` and `frames_missing`: how many samples repeat the
+        previous sample's frame, and how many stand in for a frame the decoder could not give), `precision` ("fp32" or
+        "bf16", what the embedder ran at) and `model` (`name_or_path`, `revision`, `embedder_weights_sha256`).
 
     Raises:
         VideoDecodeError: Missing, empty, non-video, truncated or undownloadable input (message names the file).
@@ -122,8 +128,9 @@ class FaceVideoAnalysisPipeline(Pipeline):
                 f"{model.config.num_frames}."
             )
         embed_batch_size = kwargs.pop("embed_batch_size", None)
-        self.bf16 = kwargs.pop("bf16", None)  # None: bf16 autocast where the hardware has native bf16
+        precision = kwargs.pop("precision", None)  # None: $FACE_FUSION_PRECISION, else "auto"
         super().__init__(model=model, processor=processor, **kwargs)
+        self.precision = resolve_precision(precision, self.device)  # "fp32" | "bf16", recorded in every result
         if embed_batch_size is None:
             embed_batch_size = default_embed_batch_size(self.device, 32)  # on a GPU, a 30-frame clip in one pass
         if int(embed_batch_size) < 1:
@@ -134,6 +141,14 @@ class FaceVideoAnalysisPipeline(Pipeline):
         self.revision = loaded_revision(self.model.name_or_path)
         self._processors: dict[tuple[int, str], FaceVideoProcessor] = {}
         self._thread_processors = threading.local()  # the prefetch threads' own processors
+        self._embedder_fingerprint: str | None = None
+
+    @property
+    def embedder_fingerprint(self) -> str:
+        """SHA-256 of the embedder's weights (computed on first use: about a second for EmoNeXt-Base)."""
+        if self._embedder_fingerprint is None:
+            self._embedder_fingerprint = weights_fingerprint(self.model.embedder)
+        return self._embedder_fingerprint
 
     # ------------------------------------------------------------------------------------------------ parameters
 
@@ -143,6 +158,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
         face_detector: str | None = None,
         timeline_window: int | None = None,
         return_face_crops: bool | None = None,
+        precision: str | None = None,
         progress_callback: ProgressCallback | None = None,
         **unknown,
     ):
@@ -164,6 +180,8 @@ class FaceVideoAnalysisPipeline(Pipeline):
             forward["timeline_window"] = int(timeline_window)
         if return_face_crops is not None:
             preprocess["return_face_crops"] = postprocess["return_face_crops"] = bool(return_face_crops)
+        if precision is not None:
+            forward["precision"] = resolve_precision(precision_setting(precision), self.device)
         if progress_callback is not None:
             preprocess["progress_callback"] = forward["progress_callback"] = progress_callback
             postprocess["progress_callback"] = progress_callback
@@ -324,17 +342,19 @@ class FaceVideoAnalysisPipeline(Pipeline):
         self,
         model_inputs: dict[str, Any],
         timeline_window: int = 0,
+        precision: str | None = None,
         progress_callback: ProgressCallback | None = None,
     ) -> dict[str, Any]:
         """Embed every frame once, then run the fusion on the clip (and on each timeline window)."""
         report = progress_callback or _ignore
+        precision = precision or self.precision
         pixel_values = model_inputs["pixel_values"].to(self.model.dtype)
         attention_mask = model_inputs["attention_mask"]
         batch_size, num_frames = attention_mask.shape
         flat = pixel_values.flatten(0, 1).contiguous(memory_format=torch.channels_last)
         chunks = []
         embed_start, embed_span = _STAGE_START["embed"], _STAGE_START["predict"] - _STAGE_START["embed"]
-        with inference_autocast(self.device, self.bf16):
+        with precision_autocast(precision, self.device):
             for start in range(0, len(flat), self.embed_batch_size):  # in chunks: progress reports, bounded memory
                 report("embed", embed_start + embed_span * start / len(flat))
                 chunk = flat[start : start + self.embed_batch_size].unsqueeze(0)
@@ -347,6 +367,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
             "emotion_probs": output.emotion_probs.float(),
             "traits": output.traits.float(),
             "info": model_inputs["info"],
+            "precision": [precision] * batch_size,
         }
         if timeline_window > 0:
             result.update(self._timeline(embeddings, attention_mask, min(timeline_window, num_frames)))
@@ -389,11 +410,11 @@ class FaceVideoAnalysisPipeline(Pipeline):
         found = info["face_found"].tolist()
         result: dict[str, Any] = {
             "emotions": sorted(
-                ({"label": label, "score": score} for label, score in zip(emotion_labels, probs)),
+                ({"label": label, "score": score} for label, score in zip(emotion_labels, probs, strict=True)),
                 key=lambda item: item["score"],
                 reverse=True,
             ),
-            "traits": dict(zip(trait_labels, traits)),
+            "traits": dict(zip(trait_labels, traits, strict=True)),
             "frames": [
                 {
                     "index": int(index),
@@ -402,7 +423,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
                     "face_found": bool(face),
                 }
                 for index, timestamp, box, face in zip(
-                    info["frame_indices"], info["timestamps"], info["boxes"], found
+                    info["frame_indices"], info["timestamps"], info["boxes"], found, strict=True
                 )
             ],
         }
@@ -412,10 +433,14 @@ class FaceVideoAnalysisPipeline(Pipeline):
             result["timeline"] = [
                 {
                     "timestamp": float(timestamps[start : start + window].mean()),
-                    "emotions": dict(zip(emotion_labels, row)),
+                    "emotions": dict(zip(emotion_labels, row, strict=True)),
                 }
                 for start, (row, valid) in enumerate(
-                    zip(model_outputs["timeline_probs"][0].tolist(), model_outputs["timeline_valid"][0].tolist())
+                    zip(
+                        model_outputs["timeline_probs"][0].tolist(),
+                        model_outputs["timeline_valid"][0].tolist(),
+                        strict=True,
+                    )
                 )
                 if valid
             ]
@@ -427,7 +452,12 @@ class FaceVideoAnalysisPipeline(Pipeline):
             "num_frames_sampled": len(found),
             "faces_found": int(sum(found)),
         }
-        result["model"] = {"name_or_path": str(self.model.name_or_path), "revision": self.revision}
+        result["precision"] = model_outputs["precision"][0]
+        result["model"] = {
+            "name_or_path": str(self.model.name_or_path),
+            "revision": self.revision,
+            "embedder_weights_sha256": self.embedder_fingerprint,
+        }
         if return_face_crops:
             result["face_crops"] = info["face_crops"]
         if progress_callback is not None:
@@ -465,7 +495,7 @@ def loaded_revision(name_or_path: str) -> str | None:
         from huggingface_hub import try_to_load_from_cache
 
         cached = try_to_load_from_cache(name_or_path, "config.json")
-    except Exception:  # not a valid repo id, or no cache: the revision is simply unknown
+    except Exception:  # noqa: BLE001 - not a valid repo id, or no cache: the revision is simply unknown
         return None
     if isinstance(cached, str):
         parts = os.path.normpath(cached).split(os.sep)

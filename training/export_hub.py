@@ -7,7 +7,7 @@ in `model-index`. face-fusion also gets its `FaceVideoProcessor` (`preprocessor_
 code), the `face-video-analysis` pipeline (`custom_pipelines` in config.json), and an example video with the
 pipeline's output on it as the card's widget example.
 
-The Space (`space`) gets the project's `app.py`, the `modeling/` package and the project modules app.py imports, plus
+The Space (`space`) gets the project's `app.py` and the project modules it imports (`webapp/`, `modeling/`), plus
 `hub_configs/space/`'s README (Space YAML), requirements.txt and packages.txt.
 
 Usage:
@@ -31,9 +31,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as `python training/export_hub.py`: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from training.cli import ArgumentParser, HubPushError, UserError, first_line, run_cli
 
+PROG = "export_hub.py"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HUB_CONFIGS = PROJECT_ROOT / "hub_configs"
 MODEL_REPOS = ("emonext-base", "mosei-emotion-transformer", "fiv2-trait-transformer", "face-fusion")
@@ -49,12 +49,12 @@ SPACE_FILES = ("requirements.txt", "packages.txt")
 SPACE_DATA_FILES = ("hub_configs/face-fusion/config.json",)
 
 
-class ExportError(ValueError):
+class ExportError(UserError):
     """Input the export cannot use; the message is one sentence naming what is wrong."""
 
 
-class UploadError(ExportError):
-    """The Hub (or the network) refused or failed an upload; the message is one sentence."""
+class UploadError(HubPushError):
+    """The Hub (or the network) refused or failed an upload; the message is one sentence (exit code 1)."""
 
 
 # ---------------------------------------------------------------------------------------------------- model repos
@@ -89,14 +89,15 @@ def load_trained_model(repo: str, model_dir: str | Path):
         ExportError: The folder is unusable, or holds another kind of model than `repo` publishes.
     """
     model_dir = check_model_dir(model_dir)  # before the slow imports: bad input fails at once
-    import modeling  # registers the configs and models with the Auto classes
     from transformers import AutoConfig, AutoModel
+
+    import modeling  # registers the configs and models with the Auto classes
 
     expected_type = json.loads((HUB_CONFIGS / repo / "config.json").read_text())["model_type"]
     try:
         config = AutoConfig.from_pretrained(model_dir)
     except (OSError, ValueError, KeyError) as error:
-        raise ExportError(f"{model_dir}/config.json could not be loaded ({_first_line(error)}).") from error
+        raise ExportError(f"{model_dir}/config.json could not be loaded ({first_line(error)}).") from error
     if config.model_type != expected_type:
         raise ExportError(
             f"{model_dir} holds a {config.model_type!r} model but {repo} publishes {expected_type!r} models."
@@ -107,7 +108,7 @@ def load_trained_model(repo: str, model_dir: str | Path):
     try:
         model = model_class.from_pretrained(model_dir, use_safetensors=True)
     except (OSError, ValueError, RuntimeError) as error:
-        raise ExportError(f"the weights in {model_dir} could not be loaded ({_first_line(error)}).") from error
+        raise ExportError(f"the weights in {model_dir} could not be loaded ({first_line(error)}).") from error
     _note_architecture_differences(repo, config)
     return model.eval()
 
@@ -163,7 +164,7 @@ def _save_face_fusion(model, model_dir: Path, build: Path, repo_id: str) -> tupl
 
     from modeling.pipeline_face_video import TASK, FaceVideoAnalysisPipeline, load_processor_for
     from modeling.processing_face_video import FaceVideoProcessor
-    from training.example_video import EXAMPLE_NAME, EXAMPLE_TITLE, write_example_video
+    from webapp.example_clips import EXAMPLE_NAME, EXAMPLE_TITLE, write_example_video
 
     if TASK not in PIPELINE_REGISTRY.supported_tasks:  # `import modeling` registers it once the package does
         PIPELINE_REGISTRY.register_pipeline(
@@ -428,12 +429,12 @@ def push_model_folder(
             folder_path=str(folder), repo_id=repo_id, repo_type=repo_type, commit_message=commit_message
         )
     except HFValidationError as error:
-        raise ExportError(f"{repo_id!r} is not a valid repo id ({_first_line(error)}).") from error
+        raise ExportError(f"{repo_id!r} is not a valid repo id ({first_line(error)}).") from error
     except (HfHubHTTPError, OfflineModeIsEnabled, OSError) as error:
-        raise UploadError(f"uploading {folder} to {repo_id} failed: {_first_line(error)}.") from error
+        raise UploadError(f"uploading {folder} to {repo_id} failed: {first_line(error)}.") from error
     except Exception as error:  # httpx's transport errors (unreachable endpoint) are not OSErrors
         if type(error).__module__.startswith(("httpx", "httpcore")):
-            raise UploadError(f"uploading {folder} to {repo_id} failed: {_first_line(error)}.") from error
+            raise UploadError(f"uploading {folder} to {repo_id} failed: {first_line(error)}.") from error
         raise
     return str(commit.commit_url)
 
@@ -510,24 +511,12 @@ def _human_count(count: int) -> str:
     return str(count)
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return text.rstrip(".")
-
-
 # ---------------------------------------------------------------------------------------------------------- CLI
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (exit code 2), like every other bad input here."""
-
-    def error(self, message: str):  # noqa: D102 - argparse hook
-        self.exit(2, f"{self.prog}: error: {message} (see --help).\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(
-        prog="export_hub.py",
+    parser = ArgumentParser(
+        prog=PROG,
         description=__doc__.split("\n\n")[0],
         epilog=__doc__[__doc__.index("Usage:"):],
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -546,48 +535,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code (0 done, 2 bad input, 1 upload failed: `training/cli.py`)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.repo != SPACE and args.model_dir is None:
         parser.error(f"{args.repo} needs --model_dir, the trained model folder")
     if args.push and not args.repo_id:
         parser.error("--push needs --repo_id, the Hub repo to upload to")
-    try:
-        if args.repo == SPACE:
-            folder = export_space(args.output_dir, model_id=args.model_id, overwrite=args.overwrite)
-        else:
-            folder = export_model_repo(args.repo, args.model_dir, args.output_dir, args.repo_id, args.overwrite)
-        print(f"Wrote {folder}")
-        if args.push:
-            space = args.repo == SPACE
-            url = push_model_folder(
-                folder,
-                args.repo_id,
-                token=args.token,
-                private=args.private,
-                repo_type="space" if space else "model",
-                space_sdk="gradio" if space else None,
-                space_variables=[{"key": "FACE_FUSION_MODEL", "value": args.model_id}] if space else None,
-            )
-            print(f"Pushed {folder} to {args.repo_id}: {url}")
-    except UploadError as error:
-        print(f"export_hub.py: error: {error}", file=sys.stderr)
-        return 1
-    except ValueError as error:
-        if not _is_bad_input(error):
-            raise
-        print(f"export_hub.py: error: {error}", file=sys.stderr)  # one sentence, no traceback
-        return 2
-    return 0
+    return run_cli(PROG, lambda: export(args))
 
 
-def _is_bad_input(error: ValueError) -> bool:
-    """Errors whose message is a sentence for the user: ours, the card's, and the video processor's."""
-    from training.model_card import ModelCardError
-
-    processing = sys.modules.get("modeling.processing_face_video")  # not imported: its errors cannot occur
-    video_error = (processing.FaceVideoError,) if processing is not None else ()
-    return isinstance(error, (ExportError, ModelCardError, *video_error))
+def export(args: argparse.Namespace) -> None:
+    """Assembles the folder, and pushes it with --push."""
+    if args.repo == SPACE:
+        folder = export_space(args.output_dir, model_id=args.model_id, overwrite=args.overwrite)
+    else:
+        folder = export_model_repo(args.repo, args.model_dir, args.output_dir, args.repo_id, args.overwrite)
+    print(f"Wrote {folder}")
+    if args.push:
+        space = args.repo == SPACE
+        url = push_model_folder(
+            folder,
+            args.repo_id,
+            token=args.token,
+            private=args.private,
+            repo_type="space" if space else "model",
+            space_sdk="gradio" if space else None,
+            space_variables=[{"key": "FACE_FUSION_MODEL", "value": args.model_id}] if space else None,
+        )
+        print(f"Pushed {folder} to {args.repo_id}: {url}")
 
 
 if __name__ == "__main__":

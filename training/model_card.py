@@ -28,6 +28,8 @@ from typing import Any
 import yaml
 from huggingface_hub import EvalResult, ModelCardData
 
+from training.cli import UserError
+
 SPLIT_PREFIXES = {
     "test": "test",
     "eval": "validation",
@@ -39,7 +41,7 @@ _BOOKKEEPING = re.compile(r"(^|_)(epoch|step|steps|runtime|samples_per_second|st
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
 
-class ModelCardError(ValueError):
+class ModelCardError(UserError):
     """A template or an eval_results.json that cannot make a card; the message is one sentence."""
 
 
@@ -110,7 +112,7 @@ class EvalResults:
     splits: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, path: str | Path) -> "EvalResults":
+    def read(cls, path: str | Path) -> EvalResults:
         """Read an `eval_results.json` (see the module docstring for the accepted shapes).
 
         Raises:
@@ -126,7 +128,7 @@ class EvalResults:
         return cls.from_dict(content)
 
     @classmethod
-    def from_dict(cls, content: dict[str, Any]) -> "EvalResults":
+    def from_dict(cls, content: dict[str, Any]) -> EvalResults:
         """Sort a flat or split-nested metrics dict into splits."""
         results = cls()
         default_split = SPLIT_PREFIXES.get(str(content.get("split", "validation")), str(content.get("split")))

@@ -36,17 +36,14 @@ import argparse
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `accelerate launch training/train_emonext.py`: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
+from transformers import EarlyStoppingCallback, EvalPrediction, default_data_collator, set_seed
 
-import numpy as np  # noqa: E402
-from transformers import EarlyStoppingCallback, EvalPrediction, default_data_collator, set_seed  # noqa: E402
-
-from modeling import EMOTION_LABELS, EmoNeXtConfig, EmoNeXtForImageClassification  # noqa: E402
-from training.ema import EMATrainer, WeightEMA  # noqa: E402
-from training.fer_images import load_image_set, with_transforms  # noqa: E402
-from training.trainer_setup import (  # noqa: E402
-    OneLineArgumentParser,
+from modeling import EMOTION_LABELS, EmoNeXtConfig, EmoNeXtForImageClassification
+from training.cli import ArgumentParser, first_line
+from training.ema import EMATrainer, WeightEMA
+from training.fer_images import load_image_set, with_transforms
+from training.trainer_setup import (
     TrainingInputError,
     add_training_options,
     clean_metrics,
@@ -54,8 +51,8 @@ from training.trainer_setup import (  # noqa: E402
     load_config,
     prepare_output_dir,
     push_to_hub,
-    run_cli,
     run_summary,
+    run_trainer,
     save_best_model,
     training_arguments,
     write_eval_results,
@@ -92,10 +89,9 @@ def build_model(args: argparse.Namespace) -> EmoNeXtForImageClassification:
         try:
             model.emonext.load_pretrained_backbone()
         except Exception as error:  # noqa: BLE001 - timm and the Hub raise many types; the user needs one sentence
-            message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise TrainingInputError(
                 f"--from_pretrained_backbone: timm's ImageNet weights for {config.backbone} could not be loaded "
-                f"({message}); they must be downloadable or in the Hugging Face cache."
+                f"({first_line(error)}); they must be downloadable or in the Hugging Face cache."
             ) from None
     return model
 
@@ -169,7 +165,7 @@ def fraction(value: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineArgumentParser(
+    parser = ArgumentParser(
         prog="train_emonext.py",
         description="Fine-tune EmoNeXt on a facial-expression image set (FER2013 layout) with the paper's recipe.",
         epilog="Examples:" + __doc__.split("Examples:", 1)[1],
@@ -199,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_cli("train_emonext.py", build_parser(), train, argv)
+    return run_trainer("train_emonext.py", build_parser(), train, argv)
 
 
 if __name__ == "__main__":

@@ -33,20 +33,17 @@ import argparse
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `accelerate launch training/train_emotion.py`: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
+from datasets import DatasetDict
 
-import numpy as np  # noqa: E402
-from datasets import DatasetDict  # noqa: E402
-
-from modeling import EMOTION_LABELS, EmotionTransformerConfig, EmotionTransformerModel  # noqa: E402
-from training.sequence_training import SequenceTask, add_model_options, label_matrix, train_sequence_model  # noqa: E402
-from training.trainer_metrics import EMOTION_SELECTION_METRIC, compute_emotion_metrics  # noqa: E402
-from training.trainer_setup import (  # noqa: E402
-    OneLineArgumentParser,
+from modeling import EMOTION_LABELS, EmotionTransformerConfig, EmotionTransformerModel
+from training.cli import ArgumentParser
+from training.sequence_training import SequenceTask, add_model_options, label_matrix, train_sequence_model
+from training.trainer_metrics import EMOTION_SELECTION_METRIC, compute_emotion_metrics
+from training.trainer_setup import (
     TrainingInputError,
     add_training_options,
-    run_cli,
+    run_trainer,
 )
 
 HUB_CONFIGS = Path(__file__).resolve().parent.parent / "hub_configs"
@@ -103,7 +100,7 @@ def choose_class_weights(config: EmotionTransformerConfig, table: DatasetDict, a
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineArgumentParser(
+    parser = ArgumentParser(
         prog="train_emotion.py",
         description="Train the emotion transformer (7-emotion distribution, class-weighted KL loss) on a CMU-MOSEI "
                     "training table of face embeddings.",
@@ -135,7 +132,7 @@ def train(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_cli("train_emotion.py", build_parser(), train, argv)
+    return run_trainer("train_emotion.py", build_parser(), train, argv)
 
 
 if __name__ == "__main__":

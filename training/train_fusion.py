@@ -26,14 +26,11 @@ import argparse
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `accelerate launch training/train_fusion.py`: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from datasets import DatasetDict
+from torch.utils.data import DataLoader
+from transformers import EarlyStoppingCallback, PreTrainedConfig, set_seed
 
-from datasets import DatasetDict  # noqa: E402
-from torch.utils.data import DataLoader  # noqa: E402
-from transformers import EarlyStoppingCallback, PreTrainedConfig, set_seed  # noqa: E402
-
-from modeling import (  # noqa: E402
+from modeling import (
     EmoNeXtConfig,
     EmoNeXtModel,
     EmotionTransformerConfig,
@@ -43,7 +40,8 @@ from modeling import (  # noqa: E402
     TraitTransformerConfig,
     TraitTransformerModel,
 )
-from training.sequence_inputs import (  # noqa: E402
+from training.cli import ArgumentParser, first_line
+from training.sequence_inputs import (
     EMOTION_TARGET,
     TRAIT_TARGET,
     TaskBatchSampler,
@@ -52,9 +50,9 @@ from training.sequence_inputs import (  # noqa: E402
     stack_rows,
     table_shape,
 )
-from training.sequence_training import label_matrix  # noqa: E402
-from training.tables import load_training_table  # noqa: E402
-from training.trainer_metrics import (  # noqa: E402
+from training.sequence_training import label_matrix
+from training.tables import load_training_table
+from training.trainer_metrics import (
     COMBINED_METRIC,
     TRAIT_SELECTION_METRIC,
     TRAIT_SELECTION_METRICS,
@@ -63,8 +61,7 @@ from training.trainer_metrics import (  # noqa: E402
     compute_emotion_metrics,
     compute_trait_metrics,
 )
-from training.trainer_setup import (  # noqa: E402
-    OneLineArgumentParser,
+from training.trainer_setup import (
     ProjectTrainer,
     TrainingInputError,
     add_training_options,
@@ -74,8 +71,8 @@ from training.trainer_setup import (  # noqa: E402
     load_trained_model,
     prepare_output_dir,
     push_to_hub,
-    run_cli,
     run_summary,
+    run_trainer,
     save_best_model,
     training_arguments,
     write_eval_results,
@@ -195,8 +192,9 @@ def embedder_size(source: str) -> int:
     try:
         values, _ = PreTrainedConfig.get_config_dict(str(source))
     except (OSError, ValueError) as error:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise TrainingInputError(f"--embedder_model {source}: no readable model configuration ({message}).") from None
+        raise TrainingInputError(
+            f"--embedder_model {source}: no readable model configuration ({first_line(error)})."
+        ) from None
     if values.get("model_type") == FaceFusionConfig.model_type:
         values = values.get("embedder_config") or {}
     if values.get("model_type") != EmoNeXtConfig.model_type:
@@ -339,7 +337,7 @@ def train(args: argparse.Namespace) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineArgumentParser(
+    parser = ArgumentParser(
         prog="train_fusion.py",
         description="Train the FaceFusion model (emotions and traits together) over a trained emotion transformer "
                     "and a trained trait transformer, on a CMU-MOSEI and a First Impressions V2 training table.",
@@ -370,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_cli("train_fusion.py", build_parser(), train, argv)
+    return run_trainer("train_fusion.py", build_parser(), train, argv)
 
 
 if __name__ == "__main__":

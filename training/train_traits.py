@@ -22,24 +22,22 @@ import argparse
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `accelerate launch training/train_traits.py`: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from modeling import TraitTransformerModel  # noqa: E402
-from training.sequence_training import SequenceTask, add_model_options, train_sequence_model  # noqa: E402
-from training.trainer_metrics import (  # noqa: E402
+from modeling import TraitTransformerModel
+from training.cli import ArgumentParser
+from training.sequence_training import SequenceTask, add_model_options, train_sequence_model
+from training.trainer_metrics import (
     TRAIT_SELECTION_METRIC,
     TRAIT_SELECTION_METRICS,
     compute_trait_metrics,
 )
-from training.trainer_setup import OneLineArgumentParser, add_training_options, run_cli  # noqa: E402
+from training.trainer_setup import add_training_options, run_trainer
 
 HUB_CONFIGS = Path(__file__).resolve().parent.parent / "hub_configs"
 DEFAULT_CONFIG = str(HUB_CONFIGS / "fiv2-trait-transformer")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineArgumentParser(
+    parser = ArgumentParser(
         prog="train_traits.py",
         description="Train the trait transformer (openness, conscientiousness, extraversion, agreeableness, "
                     "neuroticism; MSE loss) on a First Impressions V2 training table of face embeddings.",
@@ -70,7 +68,7 @@ def train(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_cli("train_traits.py", build_parser(), train, argv)
+    return run_trainer("train_traits.py", build_parser(), train, argv)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ several GPUs or several machines under `accelerate launch`. This module holds wh
 * `prepare_output_dir`: which checkpoint to resume from (`--resume_from_checkpoint latest` = the last complete one);
 * model and config loading that turns a missing path into one sentence;
 * `write_eval_results` and `push_to_hub`, the end of a run;
-* `run_cli`: bad input ends with one sentence on stderr and exit code 2, not a stack trace.
+* `run_trainer`: bad input ends with one sentence on stderr and exit code 2, not a stack trace (`training/cli.py`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import datasets
 import torch
 from transformers import EarlyStoppingCallback, PreTrainedConfig, PreTrainedModel, Trainer, TrainingArguments
 
-from training.tables import TableError
+from training.cli import HubPushError, UserError, first_line, is_main_process, run_cli
 
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
 TRAINER_STATE = "trainer_state.json"
@@ -37,19 +36,8 @@ RESUME_LATEST = ("latest", "last", "true", "True")
 _SPEED_KEYS = ("runtime", "samples_per_second", "steps_per_second", "epoch", "model_preparation_time")
 
 
-class TrainingInputError(ValueError):
+class TrainingInputError(UserError):
     """A bad option, model path or output folder; the message is one sentence naming what is wrong."""
-
-
-class HubPushError(RuntimeError):
-    """Pushing to the Hub failed after the model was saved locally."""
-
-
-class OneLineArgumentParser(argparse.ArgumentParser):
-    """argparse whose usage errors are one line on stderr with exit code 2."""
-
-    def error(self, message: str):  # noqa: D102 - argparse hook
-        self.exit(2, f"{self.prog}: error: {message} (see --help).\n")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -155,7 +143,7 @@ def training_arguments(args: argparse.Namespace, *, metric_for_best_model: str, 
     try:
         return TrainingArguments(**values)
     except ValueError as error:
-        raise TrainingInputError(f"invalid training options: {_one_line(error)}") from None
+        raise TrainingInputError(f"invalid training options: {first_line(error)}") from None
 
 
 def early_stopping(args: argparse.Namespace) -> list[EarlyStoppingCallback]:
@@ -219,11 +207,6 @@ def prepare_output_dir(args: argparse.Namespace) -> str | None:
     return None
 
 
-def is_main_process() -> bool:
-    """True on the first process of a distributed run (and in a plain run)."""
-    return os.environ.get("RANK", "0") == "0"
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Configs and models
 
@@ -237,7 +220,7 @@ def load_config(source: str | Path, config_class: type[PreTrainedConfig], option
     try:
         values, _ = config_class.get_config_dict(str(source))
     except (OSError, ValueError) as error:
-        raise TrainingInputError(f"{option} {source}: no readable model configuration ({_one_line(error)}).") from None
+        raise TrainingInputError(f"{option} {source}: no readable model configuration ({first_line(error)}).") from None
     model_type = values.get("model_type")
     if model_type != config_class.model_type:
         raise TrainingInputError(
@@ -247,7 +230,7 @@ def load_config(source: str | Path, config_class: type[PreTrainedConfig], option
     try:
         return config_class.from_dict(values)
     except (TypeError, ValueError) as error:
-        raise TrainingInputError(f"{option} {source}: invalid configuration ({_one_line(error)}).") from None
+        raise TrainingInputError(f"{option} {source}: invalid configuration ({first_line(error)}).") from None
 
 
 def load_trained_model(source: str | Path, model_class: type[PreTrainedModel], option: str) -> PreTrainedModel:
@@ -261,7 +244,7 @@ def load_trained_model(source: str | Path, model_class: type[PreTrainedModel], o
         model = model_class.from_pretrained(str(source), config=config)
     except (OSError, ValueError) as error:
         raise TrainingInputError(
-            f"{option} {source}: the model weights cannot be loaded ({_one_line(error)})."
+            f"{option} {source}: the model weights cannot be loaded ({first_line(error)})."
         ) from None
     return model.eval()
 
@@ -285,7 +268,7 @@ class ProjectTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.model_accepts_loss_kwargs = False
 
-    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):  # noqa: D102 - Trainer hook
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
         if ignore_keys is None:
             ignore_keys = list(self.inference_ignore_keys)
         return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys=ignore_keys)
@@ -362,7 +345,7 @@ def push_to_hub(trainer: Trainer, args: argparse.Namespace, hub_repo: str) -> No
     except Exception as error:  # noqa: BLE001 - export and Hub errors come in many types; the user needs one sentence
         raise HubPushError(
             f"the model was saved to {args.output_dir}, but pushing it to {args.hub_model_id} failed "
-            f"({_one_line(error)})."
+            f"({first_line(error)})."
         ) from None
     print(f"pushed {args.output_dir} to {url}")
 
@@ -371,28 +354,14 @@ def push_to_hub(trainer: Trainer, args: argparse.Namespace, hub_repo: str) -> No
 # Command line
 
 
-def run_cli(
+def run_trainer(
     prog: str, parser: argparse.ArgumentParser, train: Callable[[argparse.Namespace], object], argv=None
 ) -> int:
-    """Parses the options and runs `train`; bad input is one sentence on stderr and exit code 2.
+    """Parses the options and runs `train` under `training.cli.run_cli`.
 
     Returns:
         0 on success, 2 on bad input (table, options, model paths), 1 when only the Hub push failed.
     """
     args = parser.parse_args(argv)
     datasets.disable_progress_bars()  # loading a table is quick; its bars would bury a one-sentence error
-    try:
-        train(args)
-    except (TableError, TrainingInputError) as error:
-        if is_main_process():
-            print(f"{prog}: error: {error}", file=sys.stderr)
-        return 2
-    except HubPushError as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _one_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0].rstrip(".") if lines else type(error).__name__
+    return run_cli(prog, lambda: train(args), errors_on_main_process_only=True)

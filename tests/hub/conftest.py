@@ -13,8 +13,8 @@ from transformers.pipelines import PIPELINE_REGISTRY
 from modeling import FaceFusionModel
 from modeling.pipeline_face_video import TASK, FaceVideoAnalysisPipeline
 from modeling.processing_face_video import FaceVideoProcessor
-from tests.tiny_configs import IMAGE_SIZE, NUM_FRAMES, tiny_fusion_config
-from tests.videos import face_gap_video, faceless_video, moving_face_video, text_file
+from training.testing.tiny_configs import IMAGE_SIZE, NUM_FRAMES, tiny_fusion_config
+from training.testing.videos import face_gap_video, faceless_video, moving_face_video, text_file
 
 # What a trainer writes beside the weights (keys as the fusion trainer may write them: split and task prefixes).
 EVAL_RESULTS = {
@@ -66,11 +66,12 @@ def videos(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def analyze(fusion_dir):
-    """The pipeline as a user builds it, from the folder."""
+    """The pipeline as a user builds it, from the folder, at fp32 on every machine (tests comparing with it pin
+    the precision of the other side too; the bf16 path has tests of its own)."""
     from transformers import pipeline
 
     ensure_task_registered()
-    return pipeline(TASK, model=str(fusion_dir), device="cpu")
+    return pipeline(TASK, model=str(fusion_dir), device="cpu", precision="fp32")
 
 
 def assert_one_sentence(message: str, *names: str) -> None:

@@ -21,15 +21,15 @@ from modeling import EmoNeXtForImageClassification, EmotionTransformerModel, Tra
 from tests.hub.conftest import EVAL_RESULTS, assert_one_sentence
 from tests.hub.standin_hub import StandInHub
 from tests.hub_cache import PROJECT_ROOT, plant_in_hf_cache, run_clean_python
-from tests.tiny_configs import tiny_emonext_config, tiny_emotion_config, tiny_trait_config
-from training.example_video import EXAMPLE_NAME
 from training.export_hub import ExportError, export_model_repo, export_space, project_files_for, publish
+from training.testing.tiny_configs import tiny_emonext_config, tiny_emotion_config, tiny_trait_config
+from webapp.example_clips import EXAMPLE_NAME
 
 REPO_ID = "org/face-fusion"
 REMOTE_CODE = {
     "configuration_emonext.py", "configuration_face_fusion.py", "configuration_face_transformer.py",
     "modeling_emonext.py", "modeling_face_fusion.py", "modeling_face_transformer.py",
-    "processing_face_video.py", "face_detection.py", "pipeline_face_video.py",
+    "processing_face_video.py", "video_decoding.py", "face_detection.py", "pipeline_face_video.py",
 }
 
 
@@ -174,7 +174,9 @@ print("RESULT" + json.dumps({{
     "direct": direct.emotion_probs[0].tolist(), "pipeline": result, "parts": parts,
     "space_files": [app.__file__, sys.modules["modeling"].__file__]}}))
 """
-    run = run_clean_python(code, env={"HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1"})
+    # fp32 there as here (the `analyze` fixture): on a CPU with native bf16, "auto" would compare bf16 with fp32
+    env = {"HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1", "FACE_FUSION_PRECISION": "fp32"}
+    run = run_clean_python(code, env=env)
     assert run.returncode == 0, run.stderr[-4000:]
     report = json.loads(run.stdout.rsplit("RESULT", 1)[1])
 
@@ -320,8 +322,8 @@ def test_space_folder(space):
     names = set(files_of(space))
     assert {"README.md", "app.py", "requirements.txt", "packages.txt", "hub_configs/face-fusion/config.json"} <= names
     assert {f"modeling/{p.name}" for p in (PROJECT_ROOT / "modeling").glob("*.py")} <= names
-    # app.py's one training-side import (the example-clip writer) comes with its package marker, nothing more
-    assert {n for n in names if n.startswith("training/")} == {"training/__init__.py", "training/example_video.py"}
+    assert {f"webapp/{p.name}" for p in (PROJECT_ROOT / "webapp").glob("*.py")} <= names
+    assert not [n for n in names if n.startswith("training/")], "the page imports nothing from training/"
     assert not [n for n in names if n.startswith("tests/") or "__pycache__" in n]
 
     text = (space / "README.md").read_text()

@@ -158,7 +158,7 @@ import json, shutil, sys
 import torch
 from safetensors.torch import save_file
 from modeling import EmoNeXtConfig, EmoNeXtModel, EmotionTransformerModel, FaceFusionModel, TraitTransformerModel
-from tests.tiny_configs import tiny_emotion_config, tiny_trait_config
+from training.testing.tiny_configs import tiny_emotion_config, tiny_trait_config
 
 work, planted_repo = sys.argv[1], sys.argv[2]
 report = {}

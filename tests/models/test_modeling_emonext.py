@@ -16,7 +16,7 @@ from transformers.modeling_outputs import BaseModelOutputWithPoolingAndNoAttenti
 from modeling import EmoNeXtConfig, EmoNeXtForImageClassification, EmoNeXtModel
 from modeling.modeling_emonext import EmoNeXtImageClassifierOutput
 from tests.models.remote_code import RemoteCase
-from tests.tiny_configs import EMBEDDING_DIM, IMAGE_SIZE, tiny_emonext_config
+from training.testing.tiny_configs import EMBEDDING_DIM, IMAGE_SIZE, tiny_emonext_config
 
 EMOTIONS = ("neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise")
 
@@ -81,7 +81,7 @@ class TestEmoNeXtModel:
     def test_squeeze_excitation_gates_are_exactly_one_at_init(self, tester):
         model = tester.build(EmoNeXtModel)
         assert len(model.squeeze_excitations) == 3  # one after each downsampling convolution
-        for block, channels in zip(model.squeeze_excitations, model.config.hidden_sizes[1:]):
+        for block, channels in zip(model.squeeze_excitations, model.config.hidden_sizes[1:], strict=True):
             hidden_states = torch.randn(2, channels, 3, 3)
             with torch.no_grad():
                 assert torch.equal(block(hidden_states), hidden_states)

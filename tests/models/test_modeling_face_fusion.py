@@ -23,7 +23,7 @@ from modeling import (
     TraitTransformerModel,
 )
 from tests.models.remote_code import RemoteCase
-from tests.tiny_configs import (
+from training.testing.tiny_configs import (
     EMBEDDING_DIM,
     IMAGE_SIZE,
     NUM_FRAMES,
