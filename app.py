@@ -77,12 +77,12 @@ def build_demo(
             logger.exception("Analysis of %s failed", video)
             message = f"The analysis failed unexpectedly ({type(error).__name__}); please try another video."
             raise gr.Error(message, duration=None, print_exception=False) from None
-        data = result_json(result)
+        data = result_json(result, fallback_reason)
         return (
             data,
             emotion_label(result),
             traits_frame(result),
-            traits_text(result),
+            traits_text(result, untrained=fallback_reason is not None),
             timeline_frame(result),
             gallery_items(result),
             write_json_file(data, video),
@@ -131,7 +131,7 @@ def build_demo(
             elem_id="timeline",
         )
         faces = gr.Gallery(
-            label="Face crops the model used (red frame: no face found there)",
+            label="Face crops the model used (red frame: the person is not in that frame)",
             columns=10,
             object_fit="contain",
             elem_id="faces",

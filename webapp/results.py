@@ -37,11 +37,15 @@ TRAIT_WORDS = {
 }
 
 
-def result_json(result: dict[str, Any]) -> dict[str, Any]:
+def result_json(result: dict[str, Any], untrained_reason: str | None = None) -> dict[str, Any]:
     """The JSON the page shows and the API returns: the pipeline's result without the crop images, with `emotions`
-    as a label -> probability mapping (most likely first), as the app's contract says."""
+    as a label -> probability mapping (most likely first), as the app's contract says. `model.untrained` says
+    whether the numbers come from the untrained fallback (then `model.untrained_reason` says why)."""
     data = {key: value for key, value in result.items() if key != "face_crops"}
     data["emotions"] = {item["label"]: item["score"] for item in result["emotions"]}
+    data["model"] = {**result.get("model", {}), "untrained": untrained_reason is not None}
+    if untrained_reason is not None:
+        data["model"]["untrained_reason"] = untrained_reason
     return data
 
 
@@ -54,8 +58,12 @@ def traits_frame(result: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame({"trait": names, "score": list(result["traits"].values())})
 
 
-def traits_text(result: dict[str, Any]) -> str:
-    """One plain-words line per trait: where the score leans and what that means."""
+def traits_text(result: dict[str, Any], untrained: bool = False) -> str:
+    """One plain-words line per trait: where the score leans and what that means; numbers only when `untrained`
+    (random numbers read out in words would sound like a judgment of the person)."""
+    if untrained:
+        lines = [f"- **{name.capitalize()} {score:.2f}**" for name, score in result["traits"].items()]
+        return "\n".join(lines) + "\n\n*No readings: the model is untrained, so these numbers are random.*"
     lines = []
     for name, score in result["traits"].items():
         high, low = TRAIT_WORDS.get(name, ("high", "low"))
@@ -83,13 +91,13 @@ def timeline_frame(result: dict[str, Any]) -> pd.DataFrame:
 
 
 def gallery_items(result: dict[str, Any]) -> list[tuple[Image.Image, str]]:
-    """The crops the model saw, captioned; frames where no face was found are dimmed and framed in red."""
+    """The crops the model saw, captioned; frames where the person is not in frame (no crop) are framed in red."""
     items = []
     for crop, frame in zip(result.get("face_crops", []), result["frames"], strict=False):
         caption = f"frame {frame['index']} · {frame['timestamp']:.2f} s"
         if not frame["face_found"]:
             crop = _mark_no_face(crop)
-            caption += " · no face found (ignored by the model)"
+            caption += " · not in frame (ignored by the model)"
         items.append((crop, caption))
     return items
 
@@ -125,13 +133,12 @@ def model_info(pipe, settings, fallback_reason: str | None, fallback_config: str
     from webapp.upload_checks import minutes
 
     processor = pipe.processor_for(settings.num_frames, settings.face_detector)
-    detector = {"face_alignment": "face-alignment", "haar": "OpenCV's Haar cascade (bundled)"}
     name = f"`{pipe.model.name_or_path}`"
     if fallback_reason:
         name = f"untrained architecture from `{fallback_config}`"
     revision = f"revision `{pipe.revision}`" if pipe.revision else "local files"
     return (
-        f"**Model:** {name} · {revision} · faces found with {detector[processor.resolved_face_detector]} · "
+        f"**Model:** {name} · {revision} · faces found with {processor.face_detector_description} · "
         f"{processor.num_frames} frames per clip · limits: {settings.max_upload_mb:g} MB, "
         f"{minutes(settings.max_duration_s)}, {settings.max_megapixels:g} megapixels per frame"
     )
