@@ -2,8 +2,10 @@
 
 decord is the fast sampled decoder; PyAV does the same job (more slowly) where decord has no wheel or refuses the
 file. Only the sampled frames are kept, so an hour-long file costs the memory of ``num_frames`` frames. A live
-recording with no length in its header (a browser's MediaRecorder WebM) has its packets counted first. Bad input
-raises ``VideoDecodeError`` with one sentence naming the file and the reason.
+recording with no length in its header (a browser's MediaRecorder WebM) has its packets counted first. A still photo
+(JPEG, PNG, WebP, ... whatever its extension) is a one-frame input: its one frame, repeated, with ``still_image`` set
+in the metadata so results can say that one frame is weak evidence. Bad input raises ``VideoDecodeError`` with one
+sentence naming the file and the reason.
 """
 
 from __future__ import annotations
@@ -56,6 +58,9 @@ def read_video(
     """
     with _as_file(video) as (path, name, source):
         _check_file(path, name, source)
+        still = _read_still_image(path, num_frames, name, source, _Shrinker(max_frame_side))
+        if still is not None:
+            return still
         _probe(path, name, source)
         try:
             if decord is not None:
@@ -142,7 +147,28 @@ def _metadata(
         "frame_indices": indices,
         "name": name,
         "source": source,
+        "still_image": False,
     }
+
+
+def _read_still_image(
+    path: str, num_frames: int, name: str, source: str, shrink: _Shrinker
+) -> tuple[np.ndarray, np.ndarray, dict] | None:
+    """A photo's one frame (turned upright by its EXIF orientation) as ``num_frames`` rows; None for anything that is
+    not a single still image (videos, animated GIFs), which the video decoders then read."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            if getattr(image, "n_frames", 1) != 1:
+                return None
+            frame = shrink(np.asarray(ImageOps.exif_transpose(image).convert("RGB")))
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None  # not an image PIL knows (or a damaged one): the video decoders give the reason
+    indices = np.zeros(num_frames, np.int64)
+    frames = np.broadcast_to(frame, (num_frames, *frame.shape)).copy()
+    meta = _metadata(0.0, 1, 0.0, shrink, indices, name, source)
+    return frames, np.zeros(num_frames, np.float64), {**meta, "still_image": True}
 
 
 def _read_with_decord(

@@ -99,6 +99,7 @@ def test_result_follows_the_output_contract(analyze, videos):
         "height": 240,
         "num_frames_sampled": NUM_FRAMES,
         "faces_found": NUM_FRAMES,
+        "still_image": False,
     }
     assert result["precision"] == "fp32"  # the fixture's setting
     assert result["model"] == {
