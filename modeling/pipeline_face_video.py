@@ -38,6 +38,7 @@ from .inference_batching import default_embed_batch_size
 from .face_detection import MIN_PERSON_FACE_FRACTION, MIN_PERSON_FRAMES
 from .inference_precision import precision_autocast, precision_setting, resolve_precision
 from .processing_face_video import FaceVideoProcessor, VideoDecodeError
+from .video_annotation import frame_emotions, write_annotated_video
 from .weights_fingerprint import weights_fingerprint
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,9 @@ class FaceVideoAnalysisPipeline(Pipeline):
         min_face_fraction (`float`, *optional*, defaults to 0.05): see `people`.
         timeline_window (`int`, *optional*, defaults to 0): When > 0, adds `"timeline"`: the emotions of every
             window of that many consecutive sampled frames (windows without a face are left out).
+        annotate (`str` or `os.PathLike`, *optional*): Writes an H.264 MP4 there (one video per call): the sampled
+            frames with each analysed person's box, id and current top emotion (from the timeline, computed with a
+            5-frame window if `timeline_window` is not given), and adds `"annotated_video"`: its path.
         return_face_crops (`bool`, *optional*, defaults to False): Adds `"face_crops"`, the PIL crops the model saw
             (not JSON-serialisable).
         precision (`str`, *optional*): "auto", "fp32" or "bf16" for this call. Defaults to the pipeline's.
@@ -180,6 +184,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
         face_detector: str | None = None,
         timeline_window: int | None = None,
         return_face_crops: bool | None = None,
+        annotate: str | os.PathLike | None = None,
         precision: str | None = None,
         progress_callback: ProgressCallback | None = None,
         people: str | None = None,
@@ -217,6 +222,11 @@ class FaceVideoAnalysisPipeline(Pipeline):
             forward["timeline_window"] = int(timeline_window)
         if return_face_crops is not None:
             preprocess["return_face_crops"] = postprocess["return_face_crops"] = bool(return_face_crops)
+        if annotate is not None:
+            preprocess["keep_frames"] = True
+            postprocess["annotate"] = os.fspath(annotate)
+            # The current emotion drawn per frame comes from the timeline: one is computed if none was asked for.
+            forward["timeline_window"] = forward.get("timeline_window") or min(5, self.model.config.num_frames)
         if precision is not None:
             forward["precision"] = resolve_precision(precision_setting(precision), self.device)
         if progress_callback is not None:
@@ -296,6 +306,8 @@ class FaceVideoAnalysisPipeline(Pipeline):
         callback = pre.pop("progress_callback", None)  # rescaled per video below, onto the whole list's progress
         fwd.pop("progress_callback", None)
         post.pop("progress_callback", None)
+        if "annotate" in post:
+            raise ValueError("annotate= writes one annotated clip, so it takes one video, not a list.")
         if callback is not None:
             videos = list(videos)
             num_workers = 0
@@ -357,6 +369,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
         people: str = "main",
         min_person_frames: int = MIN_PERSON_FRAMES,
         min_face_fraction: float = MIN_PERSON_FACE_FRACTION,
+        keep_frames: bool = False,
     ) -> dict[str, Any]:
         """Decode, find the faces, crop and normalise: the processor's stages, one at a time for progress reports.
 
@@ -371,7 +384,12 @@ class FaceVideoAnalysisPipeline(Pipeline):
 
         with _local_video(video) as local:
             faces = processor.extract_faces(
-                local, on_stage, people, min_person_frames=min_person_frames, min_face_fraction=min_face_fraction
+                local,
+                on_stage,
+                people,
+                min_person_frames=min_person_frames,
+                min_face_fraction=min_face_fraction,
+                return_frames=keep_frames,
             )
         persons = faces.get("people") or [{"person_id": 0, **faces}]
         info = {
@@ -388,8 +406,10 @@ class FaceVideoAnalysisPipeline(Pipeline):
             "detector": faces["detector"],
             "timestamps": np.asarray(faces["timestamps"], dtype=np.float64),
             "frame_indices": np.asarray(faces["frame_indices"], dtype=np.int64),
-            **{key: faces[key] for key in ("fps", "duration", "width", "height", "still_image")},
+            **{key: faces[key] for key in ("fps", "duration", "width", "height", "still_image", "frame_scale")},
         }
+        if keep_frames:
+            info["frames"] = faces["frames"]
         return {
             "pixel_values": torch.stack([processor.normalize(person["crops"]) for person in persons]),
             "attention_mask": torch.from_numpy(np.stack([p["face_found"] for p in persons]).astype(np.int64)),
@@ -458,6 +478,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
         model_outputs: dict[str, Any],
         return_face_crops: bool = False,
         progress_callback: ProgressCallback | None = None,
+        annotate: str | None = None,
     ) -> dict[str, Any]:
         """Tensors of one video (one row per person) -> the JSON-able result."""
         info = model_outputs["info"][0]
@@ -489,9 +510,20 @@ class FaceVideoAnalysisPipeline(Pipeline):
             result["face_crops"] = main["face_crops"]
         if info["all_people"]:
             result["people"] = analyses
+        if annotate is not None:
+            result["annotated_video"] = str(self._write_annotated(annotate, info, analyses))
         if progress_callback is not None:
             progress_callback("predict", 1.0)
         return result
+
+    def _write_annotated(self, path: str, info: dict, analyses: list[dict]) -> str:
+        """The annotated H.264 clip of one video (every person analysed, their top emotion per frame)."""
+        timestamps = info["timestamps"].tolist()
+        people = [
+            {**person, "labels": frame_emotions(analysis.get("timeline"), timestamps)}
+            for person, analysis in zip(info["persons"], analyses, strict=True)
+        ]
+        return write_annotated_video(path, info["frames"], people, info["frame_scale"], info["duration"])
 
     def _person_result(self, model_outputs: dict[str, Any], row: int, info: dict, return_face_crops: bool) -> dict:
         """One person's emotions, traits, frames (and timeline, crops) from their row of the model outputs."""
