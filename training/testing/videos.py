@@ -51,6 +51,8 @@ __all__ = [
     "truncated_video",
     "two_faces_video",
     "upright_face_frames",
+    "variable_frame_rate_times",
+    "variable_frame_rate_video",
     "webcam_frame_times",
     "webcam_recording",
     "write_video",
@@ -148,6 +150,41 @@ def webcam_recording(path: PathLike, size: tuple[int, int] = (320, 240), seconds
         for frame, milliseconds in zip(moving_face_frames(size, seconds, fps), times, strict=True):
             picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
             picture.pts, picture.time_base = int(milliseconds), Fraction(1, 1000)
+            for packet in stream.encode(picture):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return Path(path)
+
+
+def variable_frame_rate_times() -> np.ndarray:
+    """When each frame of ``variable_frame_rate_video`` is shown (s): 2 s at 30 fps, then 4 s at 5 fps (80 frames)."""
+    return np.concatenate([np.arange(60) / 30, 2 + np.arange(20) / 5])
+
+
+def variable_frame_rate_frame(t: float, size: tuple[int, int] = (320, 240)) -> np.ndarray:
+    """The frame of ``variable_frame_rate_video`` shown at ``t`` seconds: the astronaut's head where
+    ``moving_face_position`` puts it at ``t / 6`` of the way."""
+    canvas = np.empty((size[1], size[0], 3), np.uint8)
+    canvas[:] = GREY
+    paste(canvas, astronaut_head(), *moving_face_position(t / 6, size))
+    return canvas
+
+
+def variable_frame_rate_video(path: PathLike, size: tuple[int, int] = (320, 240)) -> Path:
+    """A phone-like variable frame rate: 2 s at 30 fps, then 4 s at 5 fps, written with explicit timestamps.
+
+    The head moves across the 6 s at a steady speed, so each frame shows where it was at its own time.
+    """
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 90000)
+        stream.options = {"crf": "23", "preset": "veryfast"}
+        for seconds in variable_frame_rate_times():
+            picture = av.VideoFrame.from_ndarray(variable_frame_rate_frame(seconds, size), format="rgb24")
+            picture.pts, picture.time_base = round(seconds * 90000), Fraction(1, 90000)
             for packet in stream.encode(picture):
                 container.mux(packet)
         for packet in stream.encode():
