@@ -28,6 +28,9 @@ except ImportError:
     _DECORD_ERRORS = (RuntimeError,)
 
 VideoInput = str | os.PathLike | bytes
+# The file extensions taken as videos wherever a folder is read (compared in lower case): the containers both decoders
+# read. Every command that lists video files uses this one tuple.
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
 
 
 class FaceVideoError(ValueError):
@@ -321,6 +324,16 @@ def _to_rgb(frame) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
 
 
+# Formats FFmpeg reads single pictures with ("jpeg_pipe", "png_pipe", ...; "image2" for numbered files).
+_STILL_IMAGE_CODECS = {
+    "mjpeg": "JPEG", "png": "PNG", "webp": "WebP", "bmp": "BMP", "tiff": "TIFF", "jpeg2000": "JPEG 2000"
+}
+# A container with no stream at all whose file is bigger than this holds media its header no longer describes: a
+# damaged header. Smaller, it is a header with nothing behind it (a recording stopped before its first frame: ~300
+# bytes).
+_HEADER_ONLY_BYTES = 4096
+
+
 def _probe(path: str, name: str, source: str) -> None:
     """Open the container with PyAV (quiet, about a millisecond) to reject non-videos with a precise reason.
 
@@ -332,11 +345,19 @@ def _probe(path: str, name: str, source: str) -> None:
         return
     try:
         with av.open(path) as container:
-            has_video = bool(container.streams.video)
+            format_name = container.format.name
+            video = [stream.codec_context.name for stream in container.streams.video]
+            has_audio = bool(container.streams.audio)
     except av.error.FFmpegError as error:
         reason = "it is not a video file, or it is truncated or corrupted"
         raise VideoDecodeError(f"{name} could not be decoded: {reason}.", source) from error
-    if not has_video:
+    if video and (format_name == "image2" or format_name.endswith("_pipe")) and video[0] in _STILL_IMAGE_CODECS:
+        kind = _STILL_IMAGE_CODECS[video[0]]
+        raise VideoDecodeError(f"{name} could not be decoded: it is a still image ({kind}), not a video.", source)
+    if not video and not has_audio and os.path.getsize(path) > _HEADER_ONLY_BYTES:
+        reason = "its header is damaged, so no stream can be read from it (the file is corrupted)"
+        raise VideoDecodeError(f"{name} could not be decoded: {reason}.", source)
+    if not video:
         raise VideoDecodeError(f"{name} could not be decoded: it contains no video stream.", source)
 
 

@@ -283,6 +283,10 @@ BAD_FILES = {
     "truncated.mp4": (videos.truncated_video, "truncated"),
     "speech.mp4": (videos.audio_only_file, "no video stream"),
     "no_frames.mp4": (videos.zero_frame_video, "no video stream"),
+    "photo.jpg": (videos.still_image_file, "it is a still image (JPEG), not a video"),
+    "photo_as_video.mp4": (videos.still_image_file, "it is a still image (JPEG), not a video"),
+    "photo.png": (lambda path: videos.still_image_file(path, "PNG"), "it is a still image (PNG), not a video"),
+    "broken_header.mp4": (videos.corrupted_header_video, "its header is damaged"),
     "missing.mp4": (None, "does not exist"),
 }
 

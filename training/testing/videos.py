@@ -46,7 +46,9 @@ __all__ = [
     "red_background_face_video",
     "render_frames",
     "rotated_face_video",
+    "corrupted_header_video",
     "single_frame_video",
+    "still_image_file",
     "text_file",
     "truncated_video",
     "two_faces_video",
@@ -307,6 +309,25 @@ def truncated_video(path: PathLike) -> Path:
     content = source.read_bytes()
     source.unlink()
     Path(path).write_bytes(content[: len(content) // 2])
+    return Path(path)
+
+
+def still_image_file(path: PathLike, image_format: str = "JPEG") -> Path:
+    """The astronaut photo as a still image (JPEG or PNG), whatever the file's extension says."""
+    from PIL import Image
+
+    Image.fromarray(data.astronaut()).save(str(path), format=image_format)
+    return Path(path)
+
+
+def corrupted_header_video(path: PathLike) -> Path:
+    """A real H.264 MP4 whose header (the ``moov`` box, which describes the streams) is overwritten with noise: the
+    container opens, but no stream can be read from it, although all the video data is there."""
+    moving_face_video(path)
+    content = bytearray(Path(path).read_bytes())
+    start = content.find(b"moov") + 8
+    content[start : start + 192] = np.random.default_rng(0).integers(0, 256, 192, dtype=np.uint8).tobytes()
+    Path(path).write_bytes(bytes(content))
     return Path(path)
 
 
