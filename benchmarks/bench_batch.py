@@ -37,8 +37,8 @@ import modeling  # noqa: E402,F401  (registers the models and the pipeline task)
 from benchmarks.bench_pipeline import build_model_folder  # noqa: E402
 from benchmarks.machine import describe, machine_info  # noqa: E402
 from modeling.inference_precision import bf16_is_native, inference_autocast  # noqa: E402
-from tests.videos import benchmark_video  # noqa: E402
 from training.analyze_videos import main as analyze_videos  # noqa: E402
+from training.testing.videos import benchmark_video  # noqa: E402
 
 
 def bench(args: argparse.Namespace, workdir: Path) -> dict:

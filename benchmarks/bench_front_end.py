@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -32,7 +31,7 @@ import numpy as np  # noqa: E402
 from benchmarks.machine import describe, machine_info  # noqa: E402
 from modeling import processing_face_video as processing  # noqa: E402
 from modeling.processing_face_video import FaceVideoProcessor  # noqa: E402
-from tests import videos  # noqa: E402
+from training.testing import videos  # noqa: E402
 
 # (detection_max_side, detect_every); the first is the processor's default.
 DETECTION_SETTINGS = ((640, 1), (480, 1), (400, 1), (320, 1), (640, 2), (400, 2), (320, 2), (400, 3))

@@ -36,11 +36,11 @@ from typing import Any
 if __package__ in (None, ""):  # run as `python training/analyze_videos.py`: make the repo root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
+import torch
+from tqdm.auto import tqdm
 
-from training.shards import TEMP_PREFIX, chunk_name, read_jsonl, write_text_atomically  # noqa: E402
-from training.video_datasets import share_of_process  # noqa: E402
+from training.shards import TEMP_PREFIX, chunk_name, read_jsonl, write_text_atomically
+from training.video_datasets import share_of_process
 
 PROG = "analyze_videos.py"
 FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet"}
@@ -360,7 +360,7 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
 class _OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr (exit code 2), like every other bad input here."""
 
-    def error(self, message: str):  # noqa: D102 - argparse hook
+    def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see --help).\n")
 
 

@@ -18,10 +18,10 @@ import pytest
 import torch
 
 from modeling import FaceFusionModel
-from tests import videos
 from tests.hub.conftest import assert_one_sentence, ensure_task_registered, tiny_processor
-from tests.tiny_configs import NUM_FRAMES, tiny_fusion_config
 from training.analyze_videos import main
+from training.testing import videos
+from training.testing.tiny_configs import NUM_FRAMES, tiny_fusion_config
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "training" / "analyze_videos.py"
