@@ -246,6 +246,7 @@ print("ANSWERS" + json.dumps(answers))
     assert [e["label"] for e in from_bytes["emotions"]] == [e["label"] for e in from_base64["emotions"]]
     assert from_bytes["traits"] == pytest.approx(from_base64["traits"])
     assert len(from_bytes["timeline"]) > 0 and from_bytes["video"]["faces_found"] > 0
+    assert from_bytes["precision"] in ("fp32", "bf16")
     (widget,) = ModelCard.load(exported / "README.md").data.widget  # the export's own run on the same clip
     assert [w["score"] for w in widget["output"]] == pytest.approx(
         [e["score"] for e in from_base64["emotions"]], abs=1e-4)
