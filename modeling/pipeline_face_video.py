@@ -640,4 +640,6 @@ def _select(outputs: dict[str, Any], index: int) -> dict[str, Any]:
     }
 
 
-__all__ = ["TASK", "HUB_TASK", "FaceVideoAnalysisPipeline", "VideoDownloadError", "download_video", "load_processor_for"]
+__all__ = [
+    "TASK", "HUB_TASK", "FaceVideoAnalysisPipeline", "VideoDownloadError", "download_video", "load_processor_for"
+]
