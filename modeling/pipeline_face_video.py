@@ -15,13 +15,17 @@ emotion timeline, the same fusion on the same embeddings with the frame mask res
 
 from __future__ import annotations
 
+import collections
+import itertools
 import logging
 import os
 import tempfile
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,6 +42,12 @@ from .weights_fingerprint import weights_fingerprint
 logger = logging.getLogger(__name__)
 
 TASK = "face-video-analysis"
+# The task key the Hub repo's config.json registers this pipeline under (`custom_pipelines`): the Hub's snippet for
+# a `pipeline_tag: video-classification` model is `pipeline("video-classification", model=..., trust_remote_code=True)`,
+# and transformers takes a task found in `custom_pipelines` before its built-in one. It is the repo's only key, so
+# `pipeline(model=...)` without a task picks it too. Locally (`import modeling`) the pipeline stays registered as
+# TASK only: registering it as video-classification would replace transformers' own pipeline for every model.
+HUB_TASK = "video-classification"
 PROGRESS_STAGES = ("decode", "faces", "embed", "predict")
 # Where each stage starts on the 0 -> 1 progress scale (embedding dominates on a CPU; detection is next).
 _STAGE_START = {"decode": 0.0, "faces": 0.1, "embed": 0.3, "predict": 0.9}
@@ -45,6 +55,7 @@ _PREPROCESS_SHARE = _STAGE_START["embed"]
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
 DOWNLOAD_TIMEOUT_S = 30.0
 ProgressCallback = Callable[[str, float], Any]
+_PREFETCH_THREAD = "face-video-prefetch"
 
 
 class VideoDownloadError(VideoDecodeError):
@@ -135,6 +146,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
         self.model.embedder.to(memory_format=torch.channels_last)  # faster convolutions on CPU and GPU
         self.revision = loaded_revision(self.model.name_or_path)
         self._processors: dict[tuple[int, str], FaceVideoProcessor] = {}
+        self._thread_processors = threading.local()  # the prefetch threads' own processors
         self._embedder_fingerprint: str | None = None
 
     @property
@@ -182,16 +194,25 @@ class FaceVideoAnalysisPipeline(Pipeline):
         return preprocess, forward, postprocess
 
     def processor_for(self, num_frames: int | None = None, face_detector: str | None = None) -> FaceVideoProcessor:
-        """The processor with a call's frame count and detector (built once per combination, detector reused)."""
+        """The processor with a call's frame count and detector (built once per combination, detector reused).
+
+        A prefetch thread gets its own copies, freed with the thread: a detector (an OpenCV cascade, torch networks)
+        is never used by two threads at once.
+        """
         base = self.processor
         key = (num_frames or base.num_frames, face_detector or base.face_detector)
-        if key == (base.num_frames, base.face_detector):
+        on_prefetch_thread = threading.current_thread().name.startswith(_PREFETCH_THREAD)
+        if key == (base.num_frames, base.face_detector) and not on_prefetch_thread:
             return base
-        if key not in self._processors:
+        if on_prefetch_thread:
+            processors = self._thread_processors.__dict__.setdefault("processors", {})
+        else:
+            processors = self._processors
+        if key not in processors:
             settings = {k: v for k, v in base.to_dict().items() if k not in ("image_processor_type", "auto_map")}
             settings.update(num_frames=key[0], face_detector=key[1])
-            self._processors[key] = type(base)(**settings)
-        return self._processors[key]
+            processors[key] = type(base)(**settings)
+        return processors[key]
 
     # ------------------------------------------------------------------------------------------------ calling
 
@@ -204,7 +225,37 @@ class FaceVideoAnalysisPipeline(Pipeline):
     def _run_list(self, videos: list, batch_size: int | None = None, num_workers: int | None = None, **kwargs):
         """Videos in chunks of `batch_size`: each chunk's face crops go through the model together.
 
-        `num_workers` is accepted like `Pipeline.__call__` does, but videos are decoded in this process.
+        The next videos are decoded and their faces found on `num_workers` threads meanwhile (see `iter_results`).
+        The first video that fails raises its error, as a single call would.
+        """
+        results = []
+        for _, result in self.iter_results(videos, batch_size=batch_size, num_workers=num_workers, **kwargs):
+            if isinstance(result, BaseException):
+                raise result
+            results.append(result)
+        return results
+
+    def iter_results(
+        self, videos, batch_size: int | None = None, num_workers: int | None = None, **kwargs
+    ) -> Iterator[tuple[Any, dict[str, Any] | Exception]]:
+        """Analyse many videos, overlapping each one's decoding and face finding with the embedding of the previous.
+
+        `num_workers` threads decode and find the faces of the next videos (two each at most, in order) while the
+        model embeds the current chunk; decoders, OpenCV and torch release the GIL, and each thread has its own
+        detector. So on a CPU the front end hides behind the embedder, and a GPU is not left waiting for it. With a
+        `progress_callback`, videos are prepared one by one on the calling thread instead, so the reports stay in
+        order and on that thread.
+
+        Args:
+            videos: Paths, URLs or bytes (any iterable; read lazily).
+            batch_size: Videos whose crops go through the model together (default: the pipeline's, else 1).
+            num_workers: Threads preparing videos ahead (default: 1 on a CPU, whose cores the embedder needs; on a GPU
+                the free cores, at most 8). 0 prepares each video when it is needed.
+            **kwargs: The call arguments of the class docstring.
+
+        Yields:
+            `(video, result)` in input order; `result` is the video's dict, or the exception it raised (a
+            `FaceVideoError` for bad input) so one bad file does not end a long run.
         """
         batch_size = int(batch_size or self._batch_size or 1)
         pre, fwd, post = self._sanitize_parameters(**kwargs)
@@ -214,22 +265,48 @@ class FaceVideoAnalysisPipeline(Pipeline):
         callback = pre.pop("progress_callback", None)  # rescaled per video below, onto the whole list's progress
         fwd.pop("progress_callback", None)
         post.pop("progress_callback", None)
-        total = max(len(videos), 1)
-        results = []
-        for start in range(0, len(videos), batch_size):
-            chunk = videos[start : start + batch_size]
-            # On the list's scale (times `total`), video j of the chunk preprocesses in [start + s j, start + s (j + 1))
-            # with s the preprocessing share; the chunk's embed and predict then go on up to start + len(chunk).
-            share = _PREPROCESS_SHARE
-            items = [
-                self.preprocess(video, **pre, progress_callback=_rescaled(callback, start + share * j, 1, total))
-                for j, video in enumerate(chunk)
-            ]
-            chunk_progress = _rescaled(callback, start, len(chunk), total)
-            outputs = self.forward(_collate(items), **fwd, progress_callback=chunk_progress)
-            for i in range(len(chunk)):
-                results.append(self.postprocess(_select(outputs, i), **post, progress_callback=chunk_progress))
-        return results
+        if callback is not None:
+            videos = list(videos)
+            num_workers = 0
+        if num_workers is None:
+            num_workers = default_prefetch_workers(self.device)
+        total = max(len(videos), 1) if callback is not None else 1
+        share = _PREPROCESS_SHARE
+
+        def prepare(j: int, video) -> dict[str, Any]:
+            # On the list's scale (times `total`), video j of the chunk from `start` preprocesses in
+            # [start + s (j - start), start + s (j - start + 1)) with s the preprocessing share; the chunk's embed and
+            # predict then go on up to start + len(chunk).
+            start = j - j % batch_size
+            progress = _rescaled(callback, start + share * (j - start), 1, total)
+            return self.preprocess(video, **pre, progress_callback=progress)
+
+        prepared = _prefetched(videos, prepare, int(num_workers))
+        chunk: list[tuple[int, Any, dict | Exception]] = []
+        for index, video, item in prepared:
+            chunk.append((index, video, item))
+            if len(chunk) == batch_size:
+                yield from self._finish_chunk(chunk, fwd, post, callback, total)
+                chunk = []
+        if chunk:
+            yield from self._finish_chunk(chunk, fwd, post, callback, total)
+
+    def _finish_chunk(self, chunk, fwd, post, callback, total) -> Iterator[tuple[Any, dict[str, Any] | Exception]]:
+        """Embed and predict one chunk of prepared videos together; failed ones pass through as their error."""
+        good = [(video, item) for _, video, item in chunk if not isinstance(item, BaseException)]
+        results: dict[int, dict | Exception] = {}
+        if good:
+            first = chunk[0][0]
+            chunk_progress = _rescaled(callback, first, len(chunk), total)
+            try:
+                outputs = self.forward(_collate([item for _, item in good]), **fwd, progress_callback=chunk_progress)
+                rows = [self.postprocess(_select(outputs, i), **post, progress_callback=chunk_progress)
+                        for i in range(len(good))]
+            except Exception as error:  # noqa: BLE001 - e.g. out of memory: every video of the chunk failed
+                rows = [error] * len(good)
+            results = dict(zip((id(item) for _, item in good), rows))
+        for _, video, item in chunk:
+            yield video, item if isinstance(item, BaseException) else results[id(item)]
 
     # ------------------------------------------------------------------------------------------------ stages
 
@@ -508,6 +585,42 @@ def _rescaled(callback: ProgressCallback | None, offset: float, span: int, total
     return lambda stage, fraction: callback(stage, min(1.0, (offset + span * fraction) / total))
 
 
+def default_prefetch_workers(device: torch.device | str) -> int:
+    """Threads preparing videos ahead: 1 on a CPU (the embedder needs the cores), else the free cores, at most 8."""
+    if torch.device(device).type == "cpu":
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(8, cores - 1))
+
+
+def _prefetched(videos: Iterable, prepare: Callable[[int, Any], dict], workers: int) -> Iterator[tuple[int, Any, Any]]:
+    """`(index, video, prepare(index, video) or the exception it raised)` in input order, prepared on `workers` threads.
+
+    At most two videos per thread are in preparation or waiting, so memory stays bounded on any number of videos.
+    """
+
+    def attempt(index: int, video) -> Any:
+        try:
+            return prepare(index, video)
+        except Exception as error:  # noqa: BLE001 - handed to the caller with its video, not raised on the thread
+            return error
+
+    if workers < 1:
+        for index, video in enumerate(videos):
+            yield index, video, attempt(index, video)
+        return
+    queued = iter(enumerate(videos))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=_PREFETCH_THREAD) as pool:
+        waiting = collections.deque()
+        for index, video in itertools.islice(queued, 2 * workers):
+            waiting.append((index, video, pool.submit(attempt, index, video)))
+        while waiting:
+            index, video, future = waiting.popleft()
+            for next_index, next_video in itertools.islice(queued, 1):
+                waiting.append((next_index, next_video, pool.submit(attempt, next_index, next_video)))
+            yield index, video, future.result()
+
+
 def _collate(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Preprocessed videos (each a batch of one, same frame count) as one batch."""
     return {
@@ -525,4 +638,4 @@ def _select(outputs: dict[str, Any], index: int) -> dict[str, Any]:
     }
 
 
-__all__ = ["TASK", "FaceVideoAnalysisPipeline", "VideoDownloadError", "download_video", "load_processor_for"]
+__all__ = ["TASK", "HUB_TASK", "FaceVideoAnalysisPipeline", "VideoDownloadError", "download_video", "load_processor_for"]

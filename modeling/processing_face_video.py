@@ -28,6 +28,7 @@ from PIL import Image
 from transformers.feature_extraction_utils import BatchFeature
 from transformers.image_processing_base import ImageProcessingMixin
 
+from .detection_schedule import detect_sparsely
 from .face_detection import (
     MIN_PERSON_FACE_FRACTION,
     MIN_PERSON_FRAMES,
@@ -65,6 +66,7 @@ class FaceVideoProcessorKwargs(TypedDict, total=False):
     align_faces: bool
     face_margin: float
     detection_max_side: int
+    detect_every: int
     max_frame_side: int | None
     image_mean: list[float]
     image_std: list[float]
@@ -89,7 +91,12 @@ class FaceVideoProcessor(ImageProcessingMixin):
         face_alignment_detector: face-alignment's box detector, "sfd" or "blazeface".
         align_faces: With face-alignment, rotate each crop so the eyes are level (from the 68 landmarks).
         face_margin: Fraction of the face box's longer side added around it before the crop is made square.
-        detection_max_side: Frames are shrunk to this longer side for detection; boxes are scaled back.
+        detection_max_side: Frames are shrunk to this longer side for detection; boxes are scaled back. 400 found
+            the faces 640 found on the benchmark and test clips at 0.64x the Haar time (``bench_front_end.py``); Haar's
+            24-pixel window then sees faces from 11 % of a 16:9 frame's height.
+        detect_every: Run the detector on every this-many-th sampled frame (and the last); frames between two that
+            show the same faces take boxes interpolated between them, others are detected too
+            (``detection_schedule.py``). 1 detects on every frame; 2 (the default) halves detection, same faces.
         max_frame_side: Decoded frames whose longer side is above this are shrunk to it as they are decoded (area
             averaging), so an analysis holds at most ``num_frames`` 1080p frames whatever the video's resolution (30
             4K frames are 750 MB). Face crops are at most ``image_size`` pixels, so only a face under about a third of
@@ -110,7 +117,8 @@ class FaceVideoProcessor(ImageProcessingMixin):
         face_alignment_detector: Literal["sfd", "blazeface"] = "sfd",
         align_faces: bool = True,
         face_margin: float = 0.25,
-        detection_max_side: int = 640,
+        detection_max_side: int = 400,
+        detect_every: int = 2,
         max_frame_side: int | None = 1920,
         image_mean: list[float] | None = None,
         image_std: list[float] | None = None,
@@ -124,6 +132,8 @@ class FaceVideoProcessor(ImageProcessingMixin):
             raise ValueError(f"face_alignment_detector must be 'sfd' or 'blazeface', not {face_alignment_detector!r}.")
         if num_frames < 1 or image_size < 1 or detection_max_side < 32 or face_margin < 0:
             raise ValueError("num_frames and image_size must be >= 1, detection_max_side >= 32, face_margin >= 0.")
+        if int(detect_every) < 1:
+            raise ValueError(f"detect_every must be at least 1, not {detect_every}.")
         if max_frame_side is not None and max_frame_side < 32:
             raise ValueError(f"max_frame_side must be at least 32 pixels (or None), not {max_frame_side}.")
         self.num_frames = int(num_frames)
@@ -133,6 +143,7 @@ class FaceVideoProcessor(ImageProcessingMixin):
         self.align_faces = bool(align_faces)
         self.face_margin = float(face_margin)
         self.detection_max_side = int(detection_max_side)
+        self.detect_every = int(detect_every)
         self.max_frame_side = int(max_frame_side) if max_frame_side is not None else None
         self.image_mean = list(image_mean) if image_mean is not None else list(IMAGENET_MEAN)
         self.image_std = list(image_std) if image_std is not None else list(IMAGENET_STD)
@@ -220,7 +231,7 @@ class FaceVideoProcessor(ImageProcessingMixin):
 
     def detect_all(self, frames: np.ndarray) -> list[np.ndarray]:
         """Every face the detector finds on each frame: a list of T (k, 5) arrays [x1, y1, x2, y2, score]."""
-        return self.detector.detect(frames)
+        return detect_sparsely(self.detector.detect, frames, self.detect_every)
 
     def face_angles(self, frames: np.ndarray, boxes: np.ndarray, found: np.ndarray) -> np.ndarray | None:
         """Roll angles (degrees) that level the eyes, or None when not aligning (Haar, or ``align_faces=False``).
