@@ -37,9 +37,12 @@ import numpy as np
 import torch
 from transformers import TrainerCallback
 
+from training.cli import ArgumentParser, run_cli
+
 from machine import describe, machine_info
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROG = "bench_train.py"
 
 TASKS = ("emotion", "traits", "fusion", "emonext")
 # Production shapes and each recipe's batch size; --tiny shrinks them to the tests' sizes.
@@ -219,7 +222,7 @@ def bench_task(task: str, options: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    parser = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--task", nargs="+", choices=TASKS, default=list(TASKS), help="Trainers to time.")
@@ -254,4 +257,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(PROG, main))
