@@ -152,7 +152,7 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
             accuracy = {
                 "embedding_min_cosine": float(torch.nn.functional.cosine_similarity(fp32, embeddings).min()),
                 "emotion_prob_max_abs_diff": float((out32.emotion_probs - out16.emotion_probs).abs().max()),
-                "trait_max_abs_diff": float((out32.traits - out16.traits).abs().max()),
+                "trait_max_abs_diff": float((out32.trait_logits - out16.trait_logits).abs().max()),
             }
 
         cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")

@@ -20,7 +20,7 @@ CONVNEXT_ARCHITECTURES = {
 }
 
 
-@strict
+@strict(accept_kwargs=True)
 class EmoNeXtConfig(PreTrainedConfig):
     r"""
     Configuration of [`EmoNeXtModel`] and [`EmoNeXtForImageClassification`].

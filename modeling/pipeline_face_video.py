@@ -42,6 +42,12 @@ from .weights_fingerprint import weights_fingerprint
 logger = logging.getLogger(__name__)
 
 TASK = "face-video-analysis"
+# The task key the Hub repo's config.json registers this pipeline under (`custom_pipelines`): the Hub's snippet for
+# a `pipeline_tag: video-classification` model is `pipeline("video-classification", model=..., trust_remote_code=True)`,
+# and transformers takes a task found in `custom_pipelines` before its built-in one. It is the repo's only key, so
+# `pipeline(model=...)` without a task picks it too. Locally (`import modeling`) the pipeline stays registered as
+# TASK only: registering it as video-classification would replace transformers' own pipeline for every model.
+HUB_TASK = "video-classification"
 PROGRESS_STAGES = ("decode", "faces", "embed", "predict")
 # Where each stage starts on the 0 -> 1 progress scale (embedding dominates on a CPU; detection is next).
 _STAGE_START = {"decode": 0.0, "faces": 0.1, "embed": 0.3, "predict": 0.9}
@@ -365,7 +371,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
         output = self.model(frame_embeddings=embeddings, attention_mask=attention_mask)
         result = {
             "emotion_probs": output.emotion_probs.float(),
-            "traits": output.traits.float(),
+            "traits": output.trait_logits.float(),
             "info": model_inputs["info"],
             "precision": [precision] * batch_size,
         }
@@ -632,4 +638,4 @@ def _select(outputs: dict[str, Any], index: int) -> dict[str, Any]:
     }
 
 
-__all__ = ["TASK", "FaceVideoAnalysisPipeline", "VideoDownloadError", "download_video", "load_processor_for"]
+__all__ = ["TASK", "HUB_TASK", "FaceVideoAnalysisPipeline", "VideoDownloadError", "download_video", "load_processor_for"]

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 from skimage import data
 
-from tests.videos import GREY, paste
+from training.testing.videos import GREY, paste
 
 # lfw_subset's first 100 images are faces; these two are different people whose faces look least alike to the eye.
 LFW_PEOPLE = (5, 40)

@@ -4,7 +4,9 @@ The extraction writes one `save_to_disk` table per split folder under its output
 `attention_mask`). This tool matches every embedding row to its label by `video_id`, whatever folder it sits in: the
 label source decides the split. The result is a `DatasetDict` (train / validation / test) with an `emotions` or
 `traits` column, validated against the training-table contract, saved with `save_to_disk` (and optionally pushed to
-the Hub). A `build_report.json` beside the table says how many rows each split got and which ids had no partner.
+the Hub). A `build_report.json` beside the table says how many rows each split got and which ids had no partner,
+and a `README.md` is its dataset card (source terms, gating prompt, embedder, label order: training/dataset_card.py),
+uploaded first when pushing so that `push_to_hub` keeps it.
 
 Examples:
 
@@ -35,6 +37,7 @@ import numpy as np
 from datasets import Dataset, DatasetDict, concatenate_datasets
 
 from training.cli import ArgumentParser, HubPushError, UserError, first_line, run_cli
+from training.dataset_card import training_table_card
 from training.fiv2_labels import (
     find_fiv2_annotation_files,
     fiv2_video_id,
@@ -599,9 +602,11 @@ def build(args: argparse.Namespace) -> dict:
         "notes": notes,
     }
     save_atomically(table, report, args.output_dir)
+    card = training_table_card(report, {split: len(table[split]) for split in table})
+    (args.output_dir / "README.md").write_text(str(card), encoding="utf-8")  # the dataset card, also kept locally
     if args.push_to_hub:
         try:
-            table.push_to_hub(args.hub_dataset_id, private=args.hub_private_repo)
+            push_table(table, card, args.hub_dataset_id, private=args.hub_private_repo)
         except Exception as error:  # noqa: BLE001 - network/auth errors of many types; the table is saved already
             raise HubPushError(
                 f"the table was saved to {args.output_dir}, but pushing it to {args.hub_dataset_id} failed "
@@ -609,6 +614,18 @@ def build(args: argparse.Namespace) -> dict:
             ) from None
         report["pushed_to"] = args.hub_dataset_id
     return report
+
+
+def push_table(table: DatasetDict, card, repo_id: str, private: bool = False) -> None:
+    """Uploads the card, then the table: `push_to_hub` rewrites only the card's `dataset_info` and `configs`, so the
+    licence, gating prompt and label order (see training/dataset_card.py) stay in the pushed README."""
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    api.create_repo(repo_id, repo_type="dataset", private=private or None, exist_ok=True)
+    api.upload_file(path_or_fileobj=str(card).encode("utf-8"), path_in_repo="README.md", repo_id=repo_id,
+                    repo_type="dataset", commit_message="Dataset card from face-fusion build_dataset.py")
+    table.push_to_hub(repo_id, private=private)
 
 
 def _maybe_json(text: str):

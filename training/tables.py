@@ -167,7 +167,10 @@ def load_training_table(path_or_hub_id: str | Path, target: str) -> DatasetDict:
 
     _check_target(target)
     path = Path(path_or_hub_id)
-    if path.exists():
+    if path.is_dir() and (path / "README.md").is_file() and not (path / "dataset_dict.json").is_file():
+        # A Hub dataset repo on disk (what push_to_hub uploads: the card and data files), e.g. a snapshot_download.
+        loaded = _load_hub_layout(str(path), path / "README.md")
+    elif path.exists():
         if not path.is_dir():
             raise TableError(f"{path}: a training table is a folder written by save_to_disk or a Hub id, not a file.")
         try:
@@ -181,13 +184,32 @@ def load_training_table(path_or_hub_id: str | Path, target: str) -> DatasetDict:
         if isinstance(loaded, Dataset):
             raise TableError(f"{path}: holds a single Dataset, not a DatasetDict with train and validation splits.")
     else:
-        try:
-            loaded = datasets.load_dataset(str(path_or_hub_id))
-        except Exception as error:  # noqa: BLE001 - the Hub client raises many types; the user needs one sentence
-            raise TableError(
-                f"{path_or_hub_id}: no such folder, and loading it as a Hub dataset failed ({first_line(error)})."
-            ) from None
+        loaded = _load_hub_layout(str(path_or_hub_id), str(path_or_hub_id))
     validate_training_table(loaded, target)
+    return loaded
+
+
+def _load_hub_layout(source: str, card: str | Path) -> DatasetDict:
+    """`load_dataset(source)`, with the label order its dataset card declares put where `label_names_of` reads it
+    (the features cannot carry it, and `push_to_hub` drops the description; see training/dataset_card.py)."""
+    import datasets
+    from huggingface_hub import DatasetCard
+
+    from training.dataset_card import label_names_from_card
+
+    try:
+        loaded = datasets.load_dataset(source)
+    except Exception as error:  # noqa: BLE001 - the Hub client raises many types; the user needs one sentence
+        raise TableError(
+            f"{source}: no such folder, and loading it as a Hub dataset failed ({first_line(error)})."
+        ) from None
+    try:
+        names = label_names_from_card(DatasetCard.load(card, repo_type="dataset") if isinstance(card, str) else card)
+    except Exception:  # noqa: BLE001 - no card, or an unreadable one: the table declares no order, as before
+        names = None
+    if names is not None and isinstance(loaded, DatasetDict):
+        for split in loaded.values():
+            split.info.description = f"{split.info.description or ''}\nlabel_names: {', '.join(names)}".strip()
     return loaded
 
 

@@ -94,9 +94,9 @@ FUSION_FIELDS = (
 # Per table: the model's label argument, the output its metrics read, and the metrics.
 TASKS = {
     EMOTION_TARGET: ("emotion_labels", "emotion_logits", compute_emotion_metrics),
-    TRAIT_TARGET: ("trait_labels", "traits", compute_trait_metrics),
+    TRAIT_TARGET: ("trait_labels", "trait_logits", compute_trait_metrics),
 }
-OUTPUT_NAMES = ("emotion_logits", "emotion_probs", "traits", "emotion_loss", "trait_loss", "frame_embeddings")
+OUTPUT_NAMES = ("emotion_logits", "emotion_probs", "trait_logits", "emotion_loss", "trait_loss", "frame_embeddings")
 
 
 class FusionTrainer(ProjectTrainer):
@@ -129,7 +129,7 @@ class FusionTrainer(ProjectTrainer):
         if model.training and self.args.world_size > 1:
             # DistributedDataParallel waits for a gradient of every parameter behind an output, but a batch trains
             # one head only: a zero-weighted term gives the other head a zero gradient.
-            loss = loss + 0.0 * (outputs.emotion_logits.float().sum() + outputs.traits.float().sum())
+            loss = loss + 0.0 * (outputs.emotion_logits.float().sum() + outputs.trait_logits.float().sum())
         return (loss, outputs) if return_outputs else loss
 
     def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:

@@ -300,6 +300,14 @@ def run_summary(trainer: Trainer) -> dict:
         "seed": trainer.args.seed,
         "bf16": trainer.args.bf16,
         "world_size": trainer.args.world_size,
+        # The hyperparameters, for the model card's training section.
+        "learning_rate": trainer.args.learning_rate,
+        "per_device_train_batch_size": trainer.args.per_device_train_batch_size,
+        "gradient_accumulation_steps": trainer.args.gradient_accumulation_steps,
+        "num_train_epochs": trainer.args.num_train_epochs,
+        "weight_decay": trainer.args.weight_decay,
+        "warmup_steps": trainer.args.warmup_steps,
+        "lr_scheduler_type": str(getattr(trainer.args.lr_scheduler_type, "value", trainer.args.lr_scheduler_type)),
     }
 
 

@@ -46,7 +46,7 @@ def model_on_processor_output(pipe, video) -> tuple[torch.Tensor, torch.Tensor, 
         with precision_autocast(pipe.precision, pipe.device):
             embeddings = pipe.model.embed_frames(pixel_values).float()
         output = pipe.model(frame_embeddings=embeddings, attention_mask=mask)
-    return output.emotion_probs[0], output.traits[0], embeddings, mask
+    return output.emotion_probs[0], output.trait_logits[0], embeddings, mask
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,7 @@ def remote_cases(root: Path, hf_home: Path) -> dict[str, RemoteCase]:
     inputs = {"pixel_values": tester.prepare_pixel_values(), "attention_mask": tester.prepare_attention_mask()}
     with torch.no_grad():
         output = model(**inputs)
-    expected = {field: output[field] for field in ("emotion_logits", "emotion_probs", "traits")}
+    expected = {field: output[field] for field in ("emotion_logits", "emotion_probs", "trait_logits")}
     return {"repo_id": RemoteCase("org/face-fusion", "AutoModel", inputs, expected)}
 
 

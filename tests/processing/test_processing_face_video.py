@@ -19,9 +19,8 @@ import torch
 from PIL import Image
 
 from modeling import video_decoding
+from modeling.face_alignment_weights import FACE_ALIGNMENT_DETECTOR_WEIGHTS, FAN_2D_WEIGHTS
 from modeling.face_detection import (
-    FACE_ALIGNMENT_DETECTOR_WEIGHTS,
-    FAN_2D_WEIGHTS,
     FaceAlignmentDetector,
     box_iou,
     eye_roll_angle,

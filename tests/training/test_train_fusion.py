@@ -136,7 +136,7 @@ def test_fusion_model_beats_both_baselines(trained_parts, tmp_path):
 
     emotion_test = emotion_metrics_from_logits(predict(emotions, "test").emotion_logits.numpy(),
                                                np.asarray(emotions["test"]["emotions"]))
-    trait_test = trait_metrics(predict(traits, "test").traits.numpy(), np.asarray(traits["test"]["traits"]))
+    trait_test = trait_metrics(predict(traits, "test").trait_logits.numpy(), np.asarray(traits["test"]["traits"]))
     reported = results["test"]["emotions"]["mean_weighted_accuracy"]
     assert emotion_test["mean_weighted_accuracy"] == pytest.approx(reported, abs=1e-5)
     assert trait_test["mean_mse"] == pytest.approx(results["test"]["traits"]["mean_mse"], abs=1e-5)
