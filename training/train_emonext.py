@@ -50,6 +50,7 @@ if __package__ in (None, ""):  # run as `accelerate launch training/train_emonex
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
+import timm  # noqa: E402
 import torch  # noqa: E402
 from torch.optim.lr_scheduler import LambdaLR  # noqa: E402
 from transformers import EvalPrediction, default_data_collator, set_seed  # noqa: E402
@@ -231,6 +232,11 @@ def build_model(args: EmoNeXtArguments, seed: int) -> EmoNeXtForImageClassificat
     config.use_pretrained_backbone = False  # loaded once, below; the saved config must not download again
     if args.imagenet_22k:
         config.backbone = imagenet_22k_name(config.backbone)
+        if not timm.list_pretrained(config.backbone):
+            raise TrainingInputError(
+                f"--imagenet_22k: timm has no ImageNet-22k weights {config.backbone} (ConvNeXt tiny, small, base, "
+                "large and xlarge have them); give --imagenet_22k false or another --model_config."
+            )
     set_seed(seed)
     model = EmoNeXtForImageClassification(config)
     if args.from_pretrained_backbone:
