@@ -280,7 +280,9 @@ def build_trainer(args: FusionArguments, training_args: ProjectTrainingArguments
     trainer = FusionTrainer(
         model=model,
         args=training_args,
-        train_dataset=TwoTableDataset(*(fusion_inputs(tables, task, "train") for task in (EMOTION_TARGET, TRAIT_TARGET))),
+        train_dataset=TwoTableDataset(
+            fusion_inputs(tables, EMOTION_TARGET, "train"), fusion_inputs(tables, TRAIT_TARGET, "train")
+        ),
         eval_dataset={task: fusion_inputs(tables, task, "validation") for task in tables},
         data_collator=stack_rows,
         callbacks=early_stopping(training_args),
@@ -333,7 +335,9 @@ class FusionArguments:
     emotion_model: str = field(
         metadata={"help": "Trained emotion transformer (train_emotion.py's --output_dir, or a Hub id)."}
     )
-    trait_model: str = field(metadata={"help": "Trained trait transformer (train_traits.py's --output_dir, or a Hub id)."})
+    trait_model: str = field(
+        metadata={"help": "Trained trait transformer (train_traits.py's --output_dir, or a Hub id)."}
+    )
     embedder_model: str = field(
         default=DEFAULT_EMBEDDER,
         metadata={"help": "The EmoNeXt that extracted the tables: a checkpoint folder or Hub id, or a config (folder "
