@@ -12,7 +12,7 @@ Usage:
 
 Without --model a tiny seeded face-fusion is exported to a temporary folder (seconds per call, so the overhead shows);
 `--production` exports the production architecture untrained instead, for the memory figures. Without --video the
-720p, 15 s, 30 fps benchmark clip of tests/videos.py is written.
+720p, 15 s, 30 fps benchmark clip of training/testing/videos.py is written.
 """
 
 from __future__ import annotations
@@ -21,17 +21,16 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))
+from training.testing.app_process import running_app
 
-from benchmarks.machine import describe, machine_info  # noqa: E402
-from tests.app_process import running_app  # noqa: E402
+from machine import describe, machine_info
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
@@ -46,8 +45,8 @@ def seeded_model(folder: Path, production: bool) -> Path:
 
     from modeling import FaceFusionModel
     from modeling.processing_face_video import FaceVideoProcessor
-    from tests.tiny_configs import NUM_FRAMES, tiny_fusion_config
     from training.export_hub import export_model_repo
+    from training.testing.tiny_configs import NUM_FRAMES, tiny_fusion_config
 
     if production:
         config = AutoConfig.from_pretrained(PROJECT_ROOT / "hub_configs" / "face-fusion")
@@ -89,7 +88,8 @@ def bench(model: str, video: Path, repeats: int, warmup: int, concurrent: int, w
     """Direct and served calls alternate, so a change in the machine's load hits both sides alike."""
     from gradio_client import Client, handle_file
 
-    import app
+    from webapp.loading import load_pipeline
+    from webapp.settings import Settings
 
     env = {**os.environ, "FACE_FUSION_EXAMPLES_DIR": str(workdir / "examples")}
     started = time.perf_counter()
@@ -97,11 +97,11 @@ def bench(model: str, video: Path, repeats: int, warmup: int, concurrent: int, w
         startup_s = time.perf_counter() - started
         process, url = server.process, server.url
         idle_mb = rss_mb(process.pid)
-        pipe, fallback_reason = app.load_pipeline(model)  # loaded as the app loads it, called as the app calls it
+        pipe, fallback_reason = load_pipeline(model)  # loaded as the app loads it, called as the app calls it
         client = Client(url, verbose=False)
 
         def direct():
-            pipe(str(video), timeline_window=app.Settings().timeline_window, return_face_crops=True)
+            pipe(str(video), timeline_window=Settings().timeline_window, return_face_crops=True)
 
         def served():
             client.predict(handle_file(str(video)), api_name="/predict")
@@ -132,7 +132,7 @@ def bench(model: str, video: Path, repeats: int, warmup: int, concurrent: int, w
                 "idle_rss_mb": idle_mb,
                 "peak_rss_sequential_mb": sequential_peak_mb,
                 "peak_rss_mb": peak_rss_mb(process.pid),
-                "concurrency_limit": app.Settings().concurrency,
+                "concurrency_limit": Settings().concurrency,
                 "concurrent_requests": concurrent,
                 "concurrent_wall_s": concurrent_s,
             },
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> dict:
         if args.video:
             video = Path(args.video)
         else:
-            from tests.videos import benchmark_video
+            from training.testing.videos import benchmark_video
 
             video = benchmark_video(workdir / "benchmark.mp4")
         measured = bench(model, video, args.repeats, args.warmup, args.concurrent, workdir)
@@ -170,9 +170,9 @@ def main(argv: list[str] | None = None) -> dict:
     direct_summary, server_summary = summary(measured["direct"]), summary(measured["server"]["seconds"])
     results = {
         "model": args.model or ("production architecture, untrained (hub_configs/face-fusion)" if args.production
-                                else "tiny seeded face-fusion (tests/tiny_configs.py)"),
+                                else "tiny seeded face-fusion (training/testing/tiny_configs.py)"),
         "untrained_fallback": measured["untrained_fallback"],
-        "video": args.video or "tests/videos.py benchmark_video: 1280x720, 15 s, 30 fps",
+        "video": args.video or "training/testing/videos.py benchmark_video: 1280x720, 15 s, 30 fps",
         "repeats": args.repeats,
         "direct": {**direct_summary, "seconds": measured["direct"]},
         "server": {**server_summary, **measured["server"]},

@@ -28,7 +28,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -41,29 +40,27 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as `python training/extract_embeddings.py`: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import datasets
+import numpy as np
+import torch
+import transformers
+from datasets import Dataset
+from tqdm.auto import tqdm
+from transformers import PreTrainedConfig
 
-import datasets  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import transformers  # noqa: E402
-from datasets import Dataset  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
-from transformers import PreTrainedConfig  # noqa: E402
-
-from modeling import EmoNeXtConfig, EmoNeXtModel, FaceFusionConfig, FaceFusionModel  # noqa: E402
-from modeling.inference_batching import default_embed_batch_size  # noqa: E402
-from modeling.inference_precision import bf16_is_native  # noqa: E402
-from modeling.processing_face_video import FACE_DETECTORS, FaceVideoProcessor  # noqa: E402
-from training.shards import ShardError, ShardStore  # noqa: E402
-from training.tables import EMBEDDING_DTYPES, TableError, embedding_features  # noqa: E402
-from training.video_datasets import (  # noqa: E402
+from modeling import EmoNeXtConfig, EmoNeXtModel, FaceFusionConfig, FaceFusionModel
+from modeling.inference_batching import default_embed_batch_size
+from modeling.inference_precision import PRECISION_ENV, PRECISIONS, precision_autocast, resolve_precision
+from modeling.processing_face_video import FACE_DETECTORS, FaceVideoProcessor
+from modeling.weights_fingerprint import weights_fingerprint
+from training.cli import ArgumentParser, UserError, first_line, run_cli
+from training.shards import ShardStore
+from training.tables import EMBEDDING_DTYPES, embedding_features
+from training.video_datasets import (
     DATASET_SPLITS,
     VideoCropDataset,
     VideoCrops,
     VideoFile,
-    VideoLayoutError,
     keep_items,
     list_videos,
     share_of_process,
@@ -73,7 +70,7 @@ PROG = "extract_embeddings.py"
 STAGES = ("decode", "detect", "crop", "embed")
 
 
-class ExtractionError(ValueError):
+class ExtractionError(UserError):
     """Bad input that is not a video (a model that cannot be loaded, impossible options); one sentence."""
 
 
@@ -113,7 +110,7 @@ def load_embedder(
     try:
         config_dict, _ = PreTrainedConfig.get_config_dict(source, revision=revision)
     except (OSError, ValueError) as error:
-        raise ExtractionError(f"no model config could be read from {source} ({_first_line(error)}).") from None
+        raise ExtractionError(f"no model config could be read from {source} ({first_line(error)}).") from None
     model_type = config_dict.get("model_type")
     if model_type not in (EmoNeXtConfig.model_type, FaceFusionConfig.model_type):
         raise ExtractionError(
@@ -126,7 +123,7 @@ def load_embedder(
         try:
             loaded = model_class.from_pretrained(model, revision=revision)
         except (OSError, ValueError, RuntimeError) as error:
-            raise ExtractionError(f"the model {model} could not be loaded ({_first_line(error)}).") from None
+            raise ExtractionError(f"the model {model} could not be loaded ({first_line(error)}).") from None
         embedder = loaded.embedder if isinstance(loaded, FaceFusionModel) else loaded
         return embedder.eval()
 
@@ -141,7 +138,7 @@ def load_embedder(
         embedder = EmoNeXtModel(config)
     except Exception as error:  # noqa: BLE001 - timm/hub download failures come in many types
         raise ExtractionError(
-            f"EmoNeXt could not be built from {source} ({_first_line(error)}); with use_pretrained_backbone the "
+            f"EmoNeXt could not be built from {source} ({first_line(error)}); with use_pretrained_backbone the "
             "ImageNet weights of the backbone must be downloadable or in the Hugging Face cache."
         ) from None
     if not config.use_pretrained_backbone:
@@ -151,16 +148,6 @@ def load_embedder(
             stacklevel=2,
         )
     return embedder.eval()
-
-
-def weights_fingerprint(model: torch.nn.Module) -> str:
-    """SHA-256 of the model's parameters and buffers: the identity of the embedder, wherever it was loaded from."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        digest.update(name.encode("utf-8"))
-        digest.update(f"{tensor.dtype}{tuple(tensor.shape)}".encode("utf-8"))
-        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
 
 
 def make_processor(num_frames: int, image_size: int, face_detector: str, device: str = "cpu") -> FaceVideoProcessor:
@@ -178,7 +165,7 @@ def embed_crops(
     crops: torch.Tensor,
     batch_size: int,
     device: torch.device,
-    autocast_dtype: torch.dtype | None = None,
+    precision: str = "fp32",
     pad: bool = True,
 ) -> torch.Tensor:
     """Embeds uint8 face crops in batches.
@@ -193,15 +180,14 @@ def embed_crops(
         crops: (N, S, S, 3) uint8 RGB.
         batch_size: Crops per forward pass.
         device: Where the model runs.
-        autocast_dtype: bfloat16 for mixed precision, None for float32.
+        precision: "bf16" (autocast) or "fp32", as `resolve_precision` gives it.
         pad: Pad the last batch to `batch_size`.
 
     Returns:
         (N, D) float32 embeddings on the CPU.
     """
     outputs = []
-    autocast = torch.autocast(device.type, autocast_dtype or torch.float32, enabled=autocast_dtype is not None)
-    with torch.inference_mode(), autocast:
+    with torch.inference_mode(), precision_autocast(precision, device):
         for start in range(0, len(crops), batch_size):
             pixels = processor.normalize(crops[start : start + batch_size].numpy())
             count = len(pixels)
@@ -235,7 +221,7 @@ def embed_chunk(
     processor: FaceVideoProcessor,
     batch_size: int,
     device: torch.device,
-    autocast_dtype: torch.dtype | None,
+    precision: str,
 ) -> tuple[list[tuple[VideoFile, torch.Tensor, np.ndarray]], list[dict[str, Any]], float]:
     """Embeds every usable video of a chunk in shared batches and splits the result back per video.
 
@@ -249,11 +235,11 @@ def embed_chunk(
         return [], failures, 0.0
     start = time.perf_counter()
     embeddings = embed_crops(
-        model, processor, torch.cat([item.crops for item in good]), batch_size, device, autocast_dtype
+        model, processor, torch.cat([item.crops for item in good]), batch_size, device, precision
     )
     seconds = time.perf_counter() - start
     rows = []
-    for item, video_embeddings in zip(good, torch.split(embeddings, [len(item.crops) for item in good])):
+    for item, video_embeddings in zip(good, torch.split(embeddings, [len(item.crops) for item in good]), strict=True):
         if not torch.isfinite(video_embeddings).all():
             item.error, item.error_type = f"{item.video.path.name}: the model gave non-finite embeddings.", "NonFinite"
             failures.append(failure_record(item))
@@ -293,13 +279,6 @@ def write_pt_file(split_dir: Path, video: VideoFile, embeddings: torch.Tensor, m
 
 # ---------------------------------------------------------------------------------------------------------------
 # The whole run
-
-
-def resolve_precision(precision: str, device: torch.device) -> tuple[str, torch.dtype | None]:
-    """("bf16" | "fp32", autocast dtype): "auto" is bf16 where the device computes it natively, else fp32."""
-    if precision == "auto":
-        precision = "bf16" if bf16_is_native(device) else "fp32"
-    return precision, (torch.bfloat16 if precision == "bf16" else None)
 
 
 def extraction_settings(
@@ -364,7 +343,10 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
     model = load_embedder(args.model, args.revision, args.model_config, args.seed, args.pretrained_backbone)
     model = model.to(device)
     processor = make_processor(args.num_frames, model.config.image_size, args.face_detector, str(device))
-    precision, autocast_dtype = resolve_precision(args.precision, device)
+    try:
+        precision = resolve_precision(args.precision, device)  # None: $FACE_FUSION_PRECISION, else "auto"
+    except ValueError as error:
+        raise ExtractionError(str(error)) from None
     if args.batch_size is None:
         args.batch_size = default_embed_batch_size(device, 160)
     settings = extraction_settings(args, model, processor, precision)
@@ -409,7 +391,7 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
             if len(chunk) < args.chunk_size and index + 1 < len(share):
                 continue
             rows, failures, embed_seconds = embed_chunk(
-                chunk, model, processor, args.batch_size, device, autocast_dtype
+                chunk, model, processor, args.batch_size, device, precision
             )
             seconds["embed"] += embed_seconds
             if args.format == "pt":
@@ -482,11 +464,6 @@ def _published_counts(split_dir: Path) -> tuple[int, int]:
     return extraction["rows"], extraction["failures"]
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0].rstrip(".") if text else type(error).__name__
-
-
 def print_summary(summary: dict[str, Any]) -> None:
     """The end-of-run report (main process)."""
     skipped = summary["skipped_now"]
@@ -510,13 +487,6 @@ def print_summary(summary: dict[str, Any]) -> None:
 # Command line
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (exit code 2), like every other bad input here."""
-
-    def error(self, message: str):  # noqa: D102 - argparse hook
-        self.exit(2, f"{self.prog}: error: {message} (see --help).\n")
-
-
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -532,7 +502,7 @@ def _non_negative(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(
+    parser = ArgumentParser(
         prog=PROG,
         description=textwrap.fill(__doc__.split("\n\n")[0] + " " + __doc__.split("\n\n")[2], width=100),
         epilog="Examples:" + __doc__.split("Examples:", 1)[1],
@@ -572,9 +542,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "available), or auto: face_alignment when its weights are present, else haar.")
     model.add_argument("--num_frames", type=_positive, default=30, help="Frames sampled per video (T).")
     model.add_argument("--dtype", choices=EMBEDDING_DTYPES, default="float16", help="Storage type of the embeddings.")
-    model.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+    model.add_argument("--precision", choices=PRECISIONS, default=None,
                        help="Compute precision: auto is bf16 autocast where the device has native bf16 "
-                       "(CUDA, AVX-512 BF16 or AMX CPUs), fp32 elsewhere.")
+                       "(CUDA, AVX-512 BF16 or AMX CPUs), fp32 elsewhere. Recorded in the table and extraction.json; "
+                       f"a resumed run must use the same. Default: ${PRECISION_ENV}, else auto.")
 
     run = parser.add_argument_group("speed and resumption")
     run.add_argument(
@@ -617,7 +588,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit code (0 done, 2 bad input, 130 interrupted)."""
+    """Command-line entry point; returns the exit code (0 done, 2 bad input, 130 interrupted: `training/cli.py`)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.split not in DATASET_SPLITS[args.dataset]:
@@ -631,20 +602,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--folders is for --dataset fiv2 only")
     if not args.base_path.is_dir():
         parser.error(f"--base_path {args.base_path} is not a folder")
-    try:
+
+    def work() -> None:
         with _quiet_libraries(), warnings.catch_warnings():
             warnings.simplefilter("default")
             warnings.showwarning = _show_warning
             summary = extract(args)
-    except (VideoLayoutError, ExtractionError, ShardError, TableError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; run the same command again to resume.", file=sys.stderr)
-        return 130
-    if summary["process_index"] == 0:
-        print_summary(summary)
-    return 0
+        if summary["process_index"] == 0:
+            print_summary(summary)
+
+    return run_cli(PROG, work, on_interrupt="interrupted; run the same command again to resume.")
 
 
 if __name__ == "__main__":

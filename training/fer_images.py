@@ -21,6 +21,7 @@ from torchvision import transforms
 from transformers.utils.constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from modeling import EMOTION_LABELS
+from training.cli import first_line
 from training.tables import TableError
 
 # Class-folder names of FER2013, RAF-DB, AffectNet, CK+ and friends, and the project's emotion each means.
@@ -72,7 +73,7 @@ def load_image_set(
     except ImageSetError:
         raise
     except Exception as error:  # noqa: BLE001 - datasets and the Hub raise many types; the user needs one sentence
-        raise ImageSetError(f"--dataset {source}: cannot be loaded as an image set ({_one_line(error)}).") from None
+        raise ImageSetError(f"--dataset {source}: cannot be loaded as an image set ({first_line(error)}).") from None
 
     splits = {}
     for name, split in loaded.items():
@@ -109,7 +110,7 @@ def load_image_set(
         except ValueError as error:  # too few images for every class to appear on both sides
             raise ImageSetError(
                 f"--dataset {source} has no validation split, and {validation_fraction:.0%} of its "
-                f"{len(relabelled['train'])} training images cannot hold every class ({_one_line(error)}); "
+                f"{len(relabelled['train'])} training images cannot hold every class ({first_line(error)}); "
                 "add a val/ folder or raise --validation_fraction."
             ) from None
         relabelled["train"], relabelled["validation"] = held_out["train"], held_out["test"]
@@ -181,8 +182,3 @@ def with_transforms(
 
         prepared[name] = split.with_transform(apply)
     return prepared
-
-
-def _one_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0].rstrip(".") if lines else type(error).__name__

@@ -29,13 +29,18 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from modeling.configuration_face_transformer import EMOTION_LABELS
+from training.cli import UserError
+
+if TYPE_CHECKING:  # only the .csd route needs HDF5, and imports it there
+    import h5py
 
 
-class MoseiLabelError(ValueError):
+class MoseiLabelError(UserError):
     """A CMU-MOSEI label or fold file is missing or does not hold what the dataset ships."""
 
 
@@ -164,7 +169,7 @@ def read_mosei_csd(path: str | Path) -> list[MoseiSegment]:
     return segments
 
 
-def _csd_root(path: Path, handle) -> "h5py.Group":
+def _csd_root(path: Path, handle: h5py.File) -> h5py.Group:
     """Finds the computational sequence's root group ("All Labels" in the SDK's label file)."""
     if "All Labels" in handle:
         return handle["All Labels"]

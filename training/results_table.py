@@ -37,10 +37,10 @@ def _provenance_text(table: Any) -> str | None:
     """The training table's precision and embedder fingerprint, when recorded (per task for the fusion)."""
     if not isinstance(table, dict) or not table:
         return None
-    if any(isinstance(value, dict) or value is None for value in table.values()):
+    if any(isinstance(value, dict) for value in table.values()):
         parts = [f"{task}: {text}" for task, value in table.items() if (text := _provenance_text(value))]
         return "; ".join(parts) or None
-    return ", ".join(f"{key} `{value}`" for key, value in table.items())
+    return ", ".join(f"{key} `{value}`" for key, value in table.items() if value is not None) or None
 
 
 def results_markdown(results: dict[str, Any]) -> str:

@@ -118,7 +118,7 @@ class TaskBatchSampler(torch.utils.data.Sampler[list[int]]):
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
         groups: list[list[list[int]]] = []
         offset = 0
-        for size, num_groups in zip(self.table_sizes, self._groups_per_table()):
+        for size, num_groups in zip(self.table_sizes, self._groups_per_table(), strict=True):
             order = (torch.randperm(size, generator=generator) + offset).tolist()
             batches = [order[start : start + self.batch_size] for start in range(0, size, self.batch_size)]
             # Complete the last run by repeating the table's first batches (what Accelerate's even_batches does).

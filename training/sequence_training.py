@@ -21,7 +21,7 @@ from datasets import Dataset, DatasetDict
 from transformers import PreTrainedConfig, PreTrainedModel, set_seed
 
 from training.sequence_inputs import model_inputs, original_population, stack_rows, table_shape
-from training.tables import load_training_table
+from training.tables import load_training_table, table_provenance
 from training.trainer_args import ProjectTrainingArguments
 from training.trainer_metrics import baseline_metrics
 from training.trainer_setup import (
@@ -35,11 +35,6 @@ from training.trainer_setup import (
     load_config,
     prepare_output_dir,
 )
-
-try:  # the table's precision and embedder fingerprint, where training/tables.py records them
-    from training.tables import table_provenance
-except ImportError:  # pragma: no cover - older tables module
-    table_provenance = None
 
 SECTIONS = ("validation", "test", "test_original_population")
 
@@ -113,13 +108,6 @@ def section_rows(table: DatasetDict, section: str) -> Dataset | None:
     return table[section] if section in table else None
 
 
-def provenance(dataset: str) -> dict | None:
-    """The table's precision and embedder fingerprint, when `training.tables` can tell them."""
-    if table_provenance is None:
-        return None
-    return table_provenance(dataset)
-
-
 def build_trainer(
     args: SequenceArguments, training_args: ProjectTrainingArguments, task: SequenceTask
 ) -> TrainerRun:
@@ -162,7 +150,7 @@ def build_trainer(
         "model_config": str(args.model_config),
         "rows": {split: len(table[split]) for split in table},
         "frames_and_dim": list(table_shape(table)),
-        "table": provenance(args.dataset),
+        "table": table_provenance(table),  # the embeddings' precision and embedder fingerprint
         **run_info,
     }
     return TrainerRun(trainer, resume, task.hub_repo, SECTIONS, evaluate, info)

@@ -46,20 +46,18 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `accelerate launch training/train_emonext.py`: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
+import timm
+import torch
+from torch.optim.lr_scheduler import LambdaLR
+from transformers import EvalPrediction, default_data_collator, set_seed
 
-import numpy as np  # noqa: E402
-import timm  # noqa: E402
-import torch  # noqa: E402
-from torch.optim.lr_scheduler import LambdaLR  # noqa: E402
-from transformers import EvalPrediction, default_data_collator, set_seed  # noqa: E402
-
-from modeling import EMOTION_LABELS, EmoNeXtConfig, EmoNeXtForImageClassification  # noqa: E402
-from training.ema import EMATrainer, WeightEMA  # noqa: E402
-from training.fer_images import load_image_set, with_transforms  # noqa: E402
-from training.trainer_args import ProjectTrainingArguments, parse_arguments  # noqa: E402
-from training.trainer_setup import (  # noqa: E402
+from modeling import EMOTION_LABELS, EmoNeXtConfig, EmoNeXtForImageClassification
+from training.cli import first_line
+from training.ema import EMATrainer, WeightEMA
+from training.fer_images import load_image_set, with_transforms
+from training.trainer_args import ProjectTrainingArguments, parse_arguments
+from training.trainer_setup import (
     Section,
     TrainerRun,
     TrainingInputError,
@@ -68,7 +66,7 @@ from training.trainer_setup import (  # noqa: E402
     finish_run,
     load_config,
     prepare_output_dir,
-    run_cli,
+    run_trainer,
 )
 
 HUB_CONFIGS = Path(__file__).resolve().parent.parent / "hub_configs"
@@ -243,10 +241,9 @@ def build_model(args: EmoNeXtArguments, seed: int) -> EmoNeXtForImageClassificat
         try:
             model.emonext.load_pretrained_backbone()
         except Exception as error:  # noqa: BLE001 - timm and the Hub raise many types; the user needs one sentence
-            message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise TrainingInputError(
                 f"--from_pretrained_backbone: timm's ImageNet weights for {config.backbone} could not be loaded "
-                f"({message}); they must be downloadable or in the Hugging Face cache."
+                f"({first_line(error)}); they must be downloadable or in the Hugging Face cache."
             ) from None
     return model
 
@@ -333,7 +330,7 @@ def train(args: EmoNeXtArguments, training_args: ProjectTrainingArguments) -> di
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_cli("train_emonext.py", parse, train, argv)
+    return run_trainer("train_emonext.py", parse, train, argv)
 
 
 if __name__ == "__main__":

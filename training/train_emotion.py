@@ -40,23 +40,20 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `accelerate launch training/train_emotion.py`: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
+from datasets import DatasetDict
 
-import numpy as np  # noqa: E402
-from datasets import DatasetDict  # noqa: E402
-
-from modeling import EMOTION_LABELS, EmotionTransformerConfig, EmotionTransformerModel  # noqa: E402
-from training.sequence_training import (  # noqa: E402
+from modeling import EMOTION_LABELS, EmotionTransformerConfig, EmotionTransformerModel
+from training.sequence_training import (
     SequenceArguments,
     SequenceTask,
     label_matrix,
     sequence_recipe,
     train_sequence_model,
 )
-from training.trainer_args import ProjectTrainingArguments, parse_arguments  # noqa: E402
-from training.trainer_metrics import EMOTION_SELECTION_METRIC, compute_emotion_metrics  # noqa: E402
-from training.trainer_setup import TrainingInputError, run_cli  # noqa: E402
+from training.trainer_args import ProjectTrainingArguments, parse_arguments
+from training.trainer_metrics import EMOTION_SELECTION_METRIC, compute_emotion_metrics
+from training.trainer_setup import TrainingInputError, run_trainer
 
 HUB_CONFIGS = Path(__file__).resolve().parent.parent / "hub_configs"
 DEFAULT_CONFIG = str(HUB_CONFIGS / "mosei-emotion-transformer")
@@ -177,7 +174,7 @@ def train(args: EmotionArguments, training_args: ProjectTrainingArguments) -> di
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_cli("train_emotion.py", parse, train, argv)
+    return run_trainer("train_emotion.py", parse, train, argv)
 
 
 if __name__ == "__main__":

@@ -28,14 +28,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `accelerate launch training/train_fusion.py`: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from datasets import DatasetDict
+from torch.utils.data import DataLoader
+from transformers import PreTrainedConfig, set_seed
 
-from datasets import DatasetDict  # noqa: E402
-from torch.utils.data import DataLoader  # noqa: E402
-from transformers import PreTrainedConfig, set_seed  # noqa: E402
-
-from modeling import (  # noqa: E402
+from modeling import (
     EmoNeXtConfig,
     EmoNeXtModel,
     EmotionTransformerConfig,
@@ -45,7 +42,8 @@ from modeling import (  # noqa: E402
     TraitTransformerConfig,
     TraitTransformerModel,
 )
-from training.sequence_inputs import (  # noqa: E402
+from training.cli import first_line
+from training.sequence_inputs import (
     EMOTION_TARGET,
     TRAIT_TARGET,
     TaskBatchSampler,
@@ -54,9 +52,9 @@ from training.sequence_inputs import (  # noqa: E402
     stack_rows,
     table_shape,
 )
-from training.sequence_training import label_matrix, provenance, section_rows, sequence_recipe  # noqa: E402
-from training.tables import load_training_table  # noqa: E402
-from training.trainer_metrics import (  # noqa: E402
+from training.sequence_training import label_matrix, section_rows, sequence_recipe
+from training.tables import load_training_table, table_provenance
+from training.trainer_metrics import (
     COMBINED_METRIC,
     TRAIT_SELECTION_METRIC,
     TRAIT_SELECTION_METRICS,
@@ -65,8 +63,8 @@ from training.trainer_metrics import (  # noqa: E402
     compute_emotion_metrics,
     compute_trait_metrics,
 )
-from training.trainer_args import ProjectTrainingArguments, parse_arguments  # noqa: E402
-from training.trainer_setup import (  # noqa: E402
+from training.trainer_args import ProjectTrainingArguments, parse_arguments
+from training.trainer_setup import (
     ProjectTrainer,
     Section,
     TrainerRun,
@@ -77,7 +75,7 @@ from training.trainer_setup import (  # noqa: E402
     load_config,
     load_trained_model,
     prepare_output_dir,
-    run_cli,
+    run_trainer,
 )
 
 HUB_CONFIGS = Path(__file__).resolve().parent.parent / "hub_configs"
@@ -96,9 +94,9 @@ FUSION_FIELDS = (
 # Per table: the model's label argument, the output its metrics read, and the metrics.
 TASKS = {
     EMOTION_TARGET: ("emotion_labels", "emotion_logits", compute_emotion_metrics),
-    TRAIT_TARGET: ("trait_labels", "traits", compute_trait_metrics),
+    TRAIT_TARGET: ("trait_labels", "trait_logits", compute_trait_metrics),
 }
-OUTPUT_NAMES = ("emotion_logits", "emotion_probs", "traits", "emotion_loss", "trait_loss", "frame_embeddings")
+OUTPUT_NAMES = ("emotion_logits", "emotion_probs", "trait_logits", "emotion_loss", "trait_loss", "frame_embeddings")
 
 
 class FusionTrainer(ProjectTrainer):
@@ -131,7 +129,7 @@ class FusionTrainer(ProjectTrainer):
         if model.training and self.args.world_size > 1:
             # DistributedDataParallel waits for a gradient of every parameter behind an output, but a batch trains
             # one head only: a zero-weighted term gives the other head a zero gradient.
-            loss = loss + 0.0 * (outputs.emotion_logits.float().sum() + outputs.traits.float().sum())
+            loss = loss + 0.0 * (outputs.emotion_logits.float().sum() + outputs.trait_logits.float().sum())
         return (loss, outputs) if return_outputs else loss
 
     def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
@@ -194,8 +192,9 @@ def embedder_size(source: str) -> int:
     try:
         values, _ = PreTrainedConfig.get_config_dict(str(source))
     except (OSError, ValueError) as error:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise TrainingInputError(f"--embedder_model {source}: no readable model configuration ({message}).") from None
+        raise TrainingInputError(
+            f"--embedder_model {source}: no readable model configuration ({first_line(error)})."
+        ) from None
     if values.get("model_type") == FaceFusionConfig.model_type:
         values = values.get("embedder_config") or {}
     if values.get("model_type") != EmoNeXtConfig.model_type:
@@ -307,7 +306,7 @@ def build_trainer(args: FusionArguments, training_args: ProjectTrainingArguments
         trait_dataset=str(args.trait_dataset),
         rows={task: {split: len(table[split]) for split in table} for task, table in tables.items()},
         trait_metric=args.trait_metric,
-        table={EMOTION_TARGET: provenance(args.emotion_dataset), TRAIT_TARGET: provenance(args.trait_dataset)},
+        table={task: table_provenance(table) for task, table in tables.items()},
     )
     sections = ("validation", "test", "test_original_population")
     return TrainerRun(trainer, resume, "face-fusion", sections, evaluate, info)
@@ -384,7 +383,7 @@ def train(args: FusionArguments, training_args: ProjectTrainingArguments) -> dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_cli("train_fusion.py", parse, train, argv)
+    return run_trainer("train_fusion.py", parse, train, argv)
 
 
 if __name__ == "__main__":

@@ -24,23 +24,20 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `accelerate launch training/train_traits.py`: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from modeling import TraitTransformerModel  # noqa: E402
-from training.sequence_training import (  # noqa: E402
+from modeling import TraitTransformerModel
+from training.sequence_training import (
     SequenceArguments,
     SequenceTask,
     sequence_recipe,
     train_sequence_model,
 )
-from training.trainer_args import ProjectTrainingArguments, parse_arguments  # noqa: E402
-from training.trainer_metrics import (  # noqa: E402
+from training.trainer_args import ProjectTrainingArguments, parse_arguments
+from training.trainer_metrics import (
     TRAIT_SELECTION_METRIC,
     TRAIT_SELECTION_METRICS,
     compute_trait_metrics,
 )
-from training.trainer_setup import TrainingInputError, run_cli  # noqa: E402
+from training.trainer_setup import TrainingInputError, run_trainer
 
 HUB_CONFIGS = Path(__file__).resolve().parent.parent / "hub_configs"
 DEFAULT_CONFIG = str(HUB_CONFIGS / "fiv2-trait-transformer")
@@ -97,7 +94,7 @@ def train(args: TraitArguments, training_args: ProjectTrainingArguments) -> dict
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_cli("train_traits.py", parse, train, argv)
+    return run_trainer("train_traits.py", parse, train, argv)
 
 
 if __name__ == "__main__":

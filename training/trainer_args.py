@@ -29,6 +29,8 @@ import yaml
 from transformers import HfArgumentParser, TrainingArguments
 from transformers.trainer_utils import IntervalStrategy, SaveStrategy
 
+from training.cli import EXIT_BAD_INPUT, first_line
+
 RECIPES = ("improved", "original")
 CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
 
@@ -91,10 +93,10 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescrip
 
 
 class ArgumentsParser(HfArgumentParser):
-    """`HfArgumentParser` whose usage errors are one line on stderr with exit code 2."""
+    """`HfArgumentParser` whose usage errors are one line on stderr with exit code 2 (`training/cli.py`)."""
 
-    def error(self, message: str):  # noqa: D102 - argparse hook
-        self.exit(2, f"{self.prog}: error: {message} (see --help).\n")
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help).\n")
 
 
 def split_config_file(argv: Sequence[str]) -> tuple[Path | None, list[str]]:
@@ -117,7 +119,7 @@ def read_config_file(parser: argparse.ArgumentParser, path: Path) -> dict:
         text = path.read_text(encoding="utf-8")
         values = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as error:
-        parser.error(f"config file {path} cannot be read ({_one_line(error)})")
+        parser.error(f"config file {path} cannot be read ({first_line(error)})")
     if not isinstance(values, dict):
         parser.error(f"config file {path} must hold a mapping of option names to values")
     known = {action.dest for action in parser._actions}
@@ -171,10 +173,5 @@ def parse_arguments(
         try:
             outputs.append(dtype(**{name: value for name, value in vars(namespace).items() if name in names}))
         except (TypeError, ValueError) as error:
-            parser.error(f"invalid options ({_one_line(error)})")
+            parser.error(f"invalid options ({first_line(error)})")
     return tuple(outputs)
-
-
-def _one_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0].rstrip(".") if lines else type(error).__name__

@@ -9,7 +9,7 @@ module holds what they have in common:
 * `TrainerRun`, what every trainer's `build_trainer` returns, and `finish_run`, the end of every run: the best (or,
   for the original recipe, the last) model saved, validation and test evaluated beside the trivial baseline,
   `eval_results.json` written, the model pushed;
-* `run_cli`: bad input ends with one sentence on stderr and exit code 2, not a stack trace.
+* `run_trainer`: bad input ends with one sentence on stderr and exit code 2, not a stack trace (`training/cli.py`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shutil
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ import datasets
 import torch
 from transformers import EarlyStoppingCallback, PreTrainedConfig, PreTrainedModel, Trainer, TrainingArguments
 
-from training.tables import TableError
+from training.cli import HubPushError, UserError, first_line, is_main_process, run_cli
 
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
 TRAINER_STATE = "trainer_state.json"
@@ -38,12 +37,8 @@ RESUME_LATEST = ("latest", "last", "true", "True")
 _SPEED_KEYS = ("runtime", "samples_per_second", "steps_per_second", "epoch", "model_preparation_time")
 
 
-class TrainingInputError(ValueError):
+class TrainingInputError(UserError):
     """A bad option, model path or output folder; the message is one sentence naming what is wrong."""
-
-
-class HubPushError(RuntimeError):
-    """Pushing to the Hub failed after the model was saved locally."""
 
 
 def early_stopping(args: TrainingArguments) -> list[EarlyStoppingCallback]:
@@ -108,11 +103,6 @@ def prepare_output_dir(args: TrainingArguments) -> str | None:
     return None
 
 
-def is_main_process() -> bool:
-    """True on the first process of a distributed run (and in a plain run)."""
-    return os.environ.get("RANK", "0") == "0"
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Configs and models
 
@@ -126,7 +116,7 @@ def load_config(source: str | Path, config_class: type[PreTrainedConfig], option
     try:
         values, _ = config_class.get_config_dict(str(source))
     except (OSError, ValueError) as error:
-        raise TrainingInputError(f"{option} {source}: no readable model configuration ({_one_line(error)}).") from None
+        raise TrainingInputError(f"{option} {source}: no readable model configuration ({first_line(error)}).") from None
     model_type = values.get("model_type")
     if model_type != config_class.model_type:
         raise TrainingInputError(
@@ -136,7 +126,7 @@ def load_config(source: str | Path, config_class: type[PreTrainedConfig], option
     try:
         return config_class.from_dict(values)
     except (TypeError, ValueError) as error:
-        raise TrainingInputError(f"{option} {source}: invalid configuration ({_one_line(error)}).") from None
+        raise TrainingInputError(f"{option} {source}: invalid configuration ({first_line(error)}).") from None
 
 
 def load_trained_model(source: str | Path, model_class: type[PreTrainedModel], option: str) -> PreTrainedModel:
@@ -150,7 +140,7 @@ def load_trained_model(source: str | Path, model_class: type[PreTrainedModel], o
         model = model_class.from_pretrained(str(source), config=config)
     except (OSError, ValueError) as error:
         raise TrainingInputError(
-            f"{option} {source}: the model weights cannot be loaded ({_one_line(error)})."
+            f"{option} {source}: the model weights cannot be loaded ({first_line(error)})."
         ) from None
     return model.eval()
 
@@ -174,7 +164,7 @@ class ProjectTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.model_accepts_loss_kwargs = False
 
-    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):  # noqa: D102 - Trainer hook
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
         if ignore_keys is None:
             ignore_keys = list(self.inference_ignore_keys)
         return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys=ignore_keys)
@@ -242,6 +232,14 @@ def run_summary(trainer: Trainer) -> dict:
         "max_grad_norm": args.max_grad_norm,
         "early_stopping_patience": getattr(args, "early_stopping_patience", 0),
         "world_size": args.world_size,
+        # The hyperparameters, for the model card's training section.
+        "learning_rate": args.learning_rate,
+        "per_device_train_batch_size": args.per_device_train_batch_size,
+        "gradient_accumulation_steps": args.gradient_accumulation_steps,
+        "num_train_epochs": args.num_train_epochs,
+        "weight_decay": args.weight_decay,
+        "warmup_steps": args.warmup_steps,
+        "lr_scheduler_type": str(getattr(args.lr_scheduler_type, "value", args.lr_scheduler_type)),
     }
 
 
@@ -316,7 +314,7 @@ def push_to_hub(trainer: Trainer, hub_repo: str) -> None:
     except Exception as error:  # noqa: BLE001 - export and Hub errors come in many types; the user needs one sentence
         raise HubPushError(
             f"the model was saved to {args.output_dir}, but pushing it to {args.hub_model_id} failed "
-            f"({_one_line(error)})."
+            f"({first_line(error)})."
         ) from None
     print(f"pushed {args.output_dir} to {url}")
 
@@ -325,26 +323,12 @@ def push_to_hub(trainer: Trainer, hub_repo: str) -> None:
 # Command line
 
 
-def run_cli(prog: str, parse: Callable[[list[str] | None], tuple], train: Callable[..., object], argv=None) -> int:
-    """Parses the options and runs `train(*parsed)`; bad input is one sentence on stderr and exit code 2.
+def run_trainer(prog: str, parse: Callable[[list[str] | None], tuple], train: Callable[..., object], argv=None) -> int:
+    """Parses the options (see `training/trainer_args.py`) and runs `train(*parsed)` under `training.cli.run_cli`.
 
     Returns:
         0 on success, 2 on bad input (table, options, model paths), 1 when only the Hub push failed.
     """
     parsed = parse(argv)
     datasets.disable_progress_bars()  # loading a table is quick; its bars would bury a one-sentence error
-    try:
-        train(*parsed)
-    except (TableError, TrainingInputError) as error:
-        if is_main_process():
-            print(f"{prog}: error: {error}", file=sys.stderr)
-        return 2
-    except HubPushError as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _one_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0].rstrip(".") if lines else type(error).__name__
+    return run_cli(prog, lambda: train(*parsed), errors_on_main_process_only=True)

@@ -24,12 +24,13 @@ import numpy as np
 import torch
 
 from modeling.processing_face_video import FaceVideoError, FaceVideoProcessor
+from training.cli import UserError, first_line
 
 DATASET_SPLITS = {"cmu-mosei": ("train", "dev", "test"), "fiv2": ("train", "val", "test")}
 VIDEO_SUFFIX = ".mp4"
 
 
-class VideoLayoutError(ValueError):
+class VideoLayoutError(UserError):
     """The dataset folder does not have the expected layout; the message is one sentence."""
 
 
@@ -195,9 +196,8 @@ class VideoCropDataset(torch.utils.data.Dataset):
         except FaceVideoError as error:
             return VideoCrops(video, error=str(error), error_type=type(error).__name__)
         except Exception as error:  # noqa: BLE001 - one odd file must not end a run over thousands; it is logged
-            message = str(error).strip().splitlines()[0] if str(error).strip() else "no message"
             return VideoCrops(
-                video, error=f"{video.path.name}: unexpected {type(error).__name__}: {message}.",
+                video, error=f"{video.path.name}: unexpected {type(error).__name__}: {first_line(error)}.",
                 error_type=type(error).__name__, retry=True,
             )
 

@@ -21,12 +21,16 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-import app
+from modeling.pipeline_face_video import FaceVideoAnalysisPipeline
 from modeling.processing_face_video import FaceVideoProcessor
 from tests.app.conftest import MAX_DURATION_S, MAX_MEGAPIXELS, MODEL_ID, PROJECT_ROOT
-from tests.app_process import free_port
 from tests.hub_cache import plant_in_hf_cache
-from tests.tiny_configs import NUM_FRAMES
+from training.testing.app_process import free_port
+from training.testing.tiny_configs import NUM_FRAMES
+from webapp import loading
+from webapp.analysis import STAGE_TEXT, analyze_video
+from webapp.example_clips import PAGE_EXAMPLES, make_example_videos
+from webapp.settings import Settings
 
 EMOTIONS = ["neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise"]
 TRAITS = ["openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism"]
@@ -143,7 +147,7 @@ def test_two_concurrent_requests_both_complete(app_server, videos):
     def run(video):
         try:
             results.append(predict(Client(app_server.url, verbose=False), video)[0])
-        except Exception as error:  # reported below, with the thread's error
+        except Exception as error:  # noqa: BLE001 - reported below, with the thread's error
             errors.append(error)
 
     threads = [threading.Thread(target=run, args=(videos[kind],)) for kind in ("face", "gap")]
@@ -167,7 +171,7 @@ def test_page_shows_model_detector_and_examples_without_banner(app_server):
     assert f"`{MODEL_ID}`" in texts and "revision `" in texts
     assert "Haar cascade" in texts, "face-alignment weights are missing, so the bundled detector runs"
     assert "Untrained model" not in texts
-    for name in app.EXAMPLES:
+    for name in PAGE_EXAMPLES:
         assert name in texts
     assert "Could not load" not in app_server.log_text()
 
@@ -178,10 +182,20 @@ def test_page_shows_model_detector_and_examples_without_banner(app_server):
 @pytest.fixture(scope="module")
 def fallback(tiny_fallback_config, monkeypatch_module, tmp_path_factory):
     """The app's fallback when its model cannot be loaded (a tiny fallback architecture, for speed)."""
-    monkeypatch_module.setattr(app, "FALLBACK_CONFIG", str(tiny_fallback_config))
+    monkeypatch_module.setattr(loading, "FALLBACK_CONFIG", str(tiny_fallback_config))
     missing = tmp_path_factory.mktemp("nothing") / "no-model-here"
-    pipe, reason = app.load_pipeline(str(missing))
+    pipe, reason = loading.load_pipeline(str(missing))
     return pipe, reason, str(missing)
+
+
+@pytest.fixture(scope="module")
+def app(monkeypatch_module, tiny_trained_run, tmp_path_factory):
+    """`import app` as Gradio's tools do: its module-level `demo` is built from the environment, here a tiny model."""
+    monkeypatch_module.setenv("FACE_FUSION_MODEL", str(tiny_trained_run))
+    monkeypatch_module.setenv("FACE_FUSION_EXAMPLES_DIR", str(tmp_path_factory.mktemp("examples")))
+    import app
+
+    return app
 
 
 @pytest.fixture(scope="module")
@@ -190,10 +204,20 @@ def monkeypatch_module():
         yield patch
 
 
-def test_unloadable_model_falls_back_to_the_untrained_architecture_with_a_banner(fallback, videos):
+def test_importing_the_page_gives_a_module_level_demo_from_the_environment(app, tiny_trained_run):
+    import gradio as gr
+
+    assert isinstance(app.demo, gr.Blocks)
+    assert app.settings.model == str(tiny_trained_run) and app.pipe.model.name_or_path == str(tiny_trained_run)
+    assert app.fallback_reason is None
+    predict_fn = next(fn for fn in app.demo.fns.values() if fn.api_name == "predict")
+    assert predict_fn.fn is not None and len(predict_fn.outputs) == 7
+
+
+def test_unloadable_model_falls_back_to_the_untrained_architecture_with_a_banner(app, fallback, videos):
     pipe, reason, missing = fallback
     assert reason, "the reason the configured model could not be loaded is shown"
-    settings = app.Settings(model=missing, port=free_port(), max_upload_mb=5, max_duration_s=60)
+    settings = Settings(model=missing, port=free_port(), max_upload_mb=5, max_duration_s=60)
     demo = app.build_demo(pipe, settings, reason)
     assert demo.analytics_enabled is False
     app.launch(demo, settings, prevent_thread_lock=True, quiet=True)
@@ -207,22 +231,22 @@ def test_unloadable_model_falls_back_to_the_untrained_architecture_with_a_banner
 
 
 def test_a_trainers_output_folder_loads_without_fallback(tiny_trained_run):
-    pipe, reason = app.load_pipeline(str(tiny_trained_run))
+    pipe, reason = loading.load_pipeline(str(tiny_trained_run))
     assert reason is None
     assert pipe.model.name_or_path == str(tiny_trained_run)
 
 
 def test_default_model_offline_falls_back(fallback):
-    pipe, reason = app.load_pipeline(app.DEFAULT_MODEL)
-    assert reason is not None and isinstance(pipe, app.FaceVideoAnalysisPipeline)
+    pipe, reason = loading.load_pipeline(Settings().model)
+    assert reason is not None and isinstance(pipe, FaceVideoAnalysisPipeline)
 
 
 _LOAD_WITHOUT_HUB = """
 import logging, sys
 logging.basicConfig(level=logging.WARNING, format="%(message)s")
-import app
-app.FALLBACK_CONFIG = sys.argv[2]
-pipe, reason = app.load_pipeline(sys.argv[1])
+from webapp import loading
+loading.FALLBACK_CONFIG = sys.argv[2]
+pipe, reason = loading.load_pipeline(sys.argv[1])
 print("LOADED:", pipe.model.name_or_path, "| FALLBACK:", reason)
 """
 
@@ -253,17 +277,17 @@ def test_an_unreachable_hub_means_the_cache_or_the_fallback_without_waiting(
 def test_progress_goes_through_the_four_stages_in_order(fallback, videos):
     pipe = fallback[0]
     calls = []
-    app.analyze_video(pipe, str(videos["face"]), app.Settings(), lambda fraction, text: calls.append((fraction, text)))
+    analyze_video(pipe, str(videos["face"]), Settings(), lambda fraction, text: calls.append((fraction, text)))
     texts = [text for _, text in calls]
-    order = [app.STAGE_TEXT[stage] for stage in ("decode", "faces", "embed", "predict")]
+    order = [STAGE_TEXT[stage] for stage in ("decode", "faces", "embed", "predict")]
     assert [text for i, text in enumerate(texts) if i == 0 or text != texts[i - 1]] == order
     fractions = [fraction for fraction, _ in calls]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
 
 
-def test_queue_and_upload_limits_are_set(fallback):
+def test_queue_and_upload_limits_are_set(app, fallback):
     pipe, reason, missing = fallback
-    settings = app.Settings(model=missing, port=free_port(), max_upload_mb=3, concurrency=2, max_queue=16)
+    settings = Settings(model=missing, port=free_port(), max_upload_mb=3, concurrency=2, max_queue=16)
     demo = app.build_demo(pipe, settings, reason)
     app.launch(demo, settings, prevent_thread_lock=True, quiet=True)
     try:
@@ -279,8 +303,8 @@ def test_queue_and_upload_limits_are_set(fallback):
 def test_example_videos_are_real_h264_clips(tmp_path):
     import av
 
-    paths = app.make_example_videos(tmp_path)
-    assert [path.name for path in paths] == list(app.EXAMPLES)
+    paths = make_example_videos(tmp_path)
+    assert [path.name for path in paths] == list(PAGE_EXAMPLES)
     processor = FaceVideoProcessor(num_frames=8, face_detector="haar")
     found = {}
     for path in paths:
@@ -294,5 +318,5 @@ def test_example_videos_are_real_h264_clips(tmp_path):
     assert found["astronaut_steps_out.mp4"].any() and not found["astronaut_steps_out.mp4"].all()
     assert not found["cat_no_face.mp4"].any()
     mtimes = [path.stat().st_mtime_ns for path in paths]
-    app.make_example_videos(tmp_path)
+    make_example_videos(tmp_path)
     assert [path.stat().st_mtime_ns for path in paths] == mtimes, "existing examples are kept, not rewritten"

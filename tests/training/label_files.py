@@ -96,7 +96,7 @@ def fiv2_annotations(scores: dict[str, tuple[float, float, float, float, float]]
     ocean = ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
     data: dict[str, dict[str, float]] = {trait: {} for trait in FIV2_PICKLE_TRAITS}
     for clip, values in scores.items():
-        for trait, value in zip(ocean, values):
+        for trait, value in zip(ocean, values, strict=True):
             data[trait][f"{clip}.mp4"] = value
         data["interview"][f"{clip}.mp4"] = 0.5
     return data

@@ -23,7 +23,7 @@ from tests.training.label_files import (
     write_pickle,
 )
 from training import build_dataset
-from training.tables import label_names_of, load_training_table
+from training.tables import label_names_of, load_training_table, table_provenance
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = "training/build_dataset.py"
@@ -185,6 +185,79 @@ def test_fiv2_build_puts_traits_in_contract_order(fiv2_build):
     extraction = {"face_fusion_extraction": {"num_frames": 4, "model": "tiny"}}
     assert report["embedding_descriptions"] == {"train2": extraction}
     assert '"model": "tiny"' in table["train"].info.description
+
+
+# ------------------------------------------------------------------------------------------ provenance
+
+EMBEDDER = "ab" * 32  # a weights_sha256 as the extraction records it
+
+
+def fiv2_inputs(root: Path, extractions: dict[str, dict | None]) -> list:
+    """FIV2 annotations and one embedding table per entry of `extractions` (its recorded settings, or None for a
+    table without them); returns the build_dataset.py arguments."""
+    clips = {"train": {"trainclip01.000": (0.1,) * 5}, "validation": {"validclip01.000": (0.2,) * 5},
+             "test": {"testclip001.000": (0.3,) * 5}}
+    names = {"train": "annotation_training.pkl", "validation": "annotation_validation.pkl",
+             "test": "annotation_test.pkl"}
+    (root / "annotations").mkdir(parents=True)
+    for split, scores in clips.items():
+        write_pickle(root / "annotations" / names[split], fiv2_annotations(scores))
+    ids = iter(["trainclip01.000", "validclip01.000", "testclip001.000"])
+    for index, (name, settings) in enumerate(extractions.items()):
+        table = write_embedding_table(root / "scratch" / name, [next(ids)], seed=index)
+        if settings is not None:
+            table.info.description = json.dumps({"face_fusion_extraction": settings})
+        table.save_to_disk(str(root / "emb" / name))
+    return ["--dataset", "fiv2", "--embeddings", root / "emb", "--fiv2_annotations", root / "annotations",
+            "--output_dir", root / "table"]
+
+
+def test_the_table_records_the_precision_and_embedder_of_its_embeddings(tmp_path):
+    settings = {"precision": "bf16", "weights_sha256": EMBEDDER, "num_frames": 4}
+    args = fiv2_inputs(tmp_path, {"train": settings, "val": settings, "test": settings})
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stderr
+
+    table = load_training_table(tmp_path / "table", "traits")
+    expected = {"precision": "bf16", "embedder_weights_sha256": EMBEDDER}
+    assert table_provenance(table) == table_provenance(table["test"]) == expected  # what the trainers record
+    assert table_provenance(datasets.load_from_disk(str(tmp_path / "emb" / "val"))) == expected  # an extraction's
+    report = json.loads((tmp_path / "table" / "build_report.json").read_text())
+    assert {key: report[key] for key in expected} == expected
+
+
+def test_tables_of_mixed_precision_are_joined_with_a_warning_and_recorded_as_mixed(tmp_path):
+    fp32 = {"precision": "fp32", "weights_sha256": EMBEDDER}
+    bf16 = {"precision": "bf16", "weights_sha256": EMBEDDER}
+    result = run_cli(*fiv2_inputs(tmp_path, {"train": fp32, "val": bf16, "test": fp32}))
+    assert result.returncode == 0, result.stderr
+
+    warning = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warning) == 1 and "different precisions (test fp32, train fp32, val bf16)" in warning[0]
+    table = load_training_table(tmp_path / "table", "traits")
+    assert table_provenance(table) == {"precision": "mixed", "embedder_weights_sha256": EMBEDDER}
+    report = json.loads((tmp_path / "table" / "build_report.json").read_text())
+    assert report["precision"] == "mixed" and any("different precisions" in note for note in report["notes"])
+
+
+def test_tables_from_different_embedders_are_refused(tmp_path):
+    one = {"precision": "fp32", "weights_sha256": EMBEDDER}
+    other = {"precision": "fp32", "weights_sha256": "cd" * 32}
+    result = run_cli(*fiv2_inputs(tmp_path, {"train": one, "val": other, "test": one}))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "build_dataset.py: error: the embedding tables were made by different embedders "
+        "(weights_sha256 test abababababab, train abababababab, val cdcdcdcdcdcd)."
+    ]
+    assert not (tmp_path / "table").exists()
+
+
+def test_tables_that_record_nothing_give_an_unknown_provenance(tmp_path):
+    result = run_cli(*fiv2_inputs(tmp_path, {"train": None, "val": None, "test": None}))
+    assert result.returncode == 0, result.stderr
+    table = load_training_table(tmp_path / "table", "traits")
+    assert table_provenance(table) == {"precision": None, "embedder_weights_sha256": None}
 
 
 def test_a_malicious_pickle_stops_the_cli_with_one_line_and_runs_nothing(tmp_path):

@@ -1,7 +1,7 @@
 """training/extract_embeddings.py over real video trees (CMU-MOSEI and FIV2 layouts) with a tiny EmoNeXt.
 
-Real H.264 files from tests/videos.py, the real processor (Haar faces), real processes for the kill-and-resume and
-`accelerate launch` runs.
+Real H.264 files from training/testing/videos.py, the real processor (Haar faces), real processes for the
+kill-and-resume and `accelerate launch` runs.
 """
 
 from __future__ import annotations
@@ -22,9 +22,12 @@ import torch
 
 from modeling import EmoNeXtForImageClassification, EmoNeXtModel, FaceFusionModel, TraitTransformerModel
 from modeling.processing_face_video import FaceVideoProcessor
-from tests import videos
 from tests.hub_cache import plant_in_hf_cache
-from tests.tiny_configs import (
+from training.extract_embeddings import ExtractionError, load_embedder, main, weights_fingerprint
+from training.shards import PUBLISHING_DIR, SHARDS_DIR, ShardStore
+from training.tables import embedding_features
+from training.testing import videos
+from training.testing.tiny_configs import (
     EMBEDDING_DIM,
     IMAGE_SIZE,
     NUM_FRAMES,
@@ -32,9 +35,6 @@ from tests.tiny_configs import (
     tiny_fusion_config,
     tiny_trait_config,
 )
-from training.extract_embeddings import ExtractionError, load_embedder, main, weights_fingerprint
-from training.shards import PUBLISHING_DIR, SHARDS_DIR, ShardStore
-from training.tables import embedding_features
 from training.video_datasets import VideoLayoutError, list_videos, share_of_process
 
 REPO = Path(__file__).resolve().parents[2]
@@ -92,7 +92,7 @@ def options(model: Path, base: Path, output: Path, *extra, dataset="cmu-mosei", 
     return [
         "--dataset", dataset, "--split", split, "--base_path", str(base), "--output_root", str(output),
         "--model", str(model), "--num_frames", str(NUM_FRAMES), "--face_detector", "haar", "--num_workers", "0",
-        "--batch_size", "8", *map(str, extra),
+        "--batch_size", "8", "--precision", "fp32", *map(str, extra),
     ]
 
 
@@ -101,7 +101,8 @@ def read_failures(split_dir: Path) -> list[dict]:
 
 
 def expected_row(model: EmoNeXtModel, video: Path) -> tuple[np.ndarray, np.ndarray]:
-    """What the table must hold for one video: the processor's crops through the model, one video at a time."""
+    """What the table must hold for one video: the processor's crops through the model, one video at a time (fp32,
+    as `options` pins the extraction's precision)."""
     features = FaceVideoProcessor(NUM_FRAMES, IMAGE_SIZE, "haar")(video)
     with torch.inference_mode():
         embeddings = model(features["pixel_values"]).pooler_output
@@ -192,6 +193,48 @@ def test_cmu_mosei_extraction_writes_one_table_per_split(tmp_path, clips, tiny_m
     assert json.loads(table.info.description)["face_fusion_extraction"]["dtype"] == "float16"
     assert not (out / "train" / SHARDS_DIR).exists()
     assert datasets.load_from_disk(str(out / "dev"))["video_id"] == ["vidE_0"]
+
+
+# bf16 against fp32 embeddings of the tiny EmoNeXt on the face clips, measured (on an AVX-512 BF16 Xeon and with oneDNN
+# and ATen held to AVX2 alike): at most 0.054 apart, cosine >= 0.9996. The bounds below are about 3x those.
+BF16_MAX_ABS_DIFF, BF16_MIN_COSINE = 0.15, 0.998
+
+
+def test_precision_is_a_setting_recorded_in_the_table(tmp_path, clips, tiny_model, monkeypatch, capsys):
+    """bf16 forced (emulated where the CPU has no native bf16), by the flag and by the environment variable."""
+    base = tmp_path / "mosei"
+    train = {"vidA_0": "moving", "vidB_0": "gap"}
+    place(clips, base / "train", train)
+    forced = options(tiny_model, base, tmp_path / "bf16")
+    forced[forced.index("--precision") + 1] = "bf16"
+    assert main(forced) == 0
+    assert "(bf16)" in capsys.readouterr().out  # the summary's speed line names it
+
+    table = datasets.load_from_disk(str(tmp_path / "bf16" / "train"))
+    model = EmoNeXtModel.from_pretrained(tiny_model).eval()
+    extraction = json.loads((tmp_path / "bf16" / "train" / "extraction.json").read_text())
+    described = json.loads(table.info.description)["face_fusion_extraction"]
+    assert extraction["precision"] == described["precision"] == "bf16"
+    assert extraction["weights_sha256"] == described["weights_sha256"] == weights_fingerprint(model)
+    for row in table.with_format("numpy"):
+        embeddings, _ = expected_row(model, clips[train[row["video_id"]]])  # fp32
+        stored = torch.from_numpy(row["embeddings"].astype(np.float32))
+        assert (stored - torch.from_numpy(embeddings)).abs().max() < BF16_MAX_ABS_DIFF
+        cosine = torch.nn.functional.cosine_similarity(stored, torch.from_numpy(embeddings), dim=-1)
+        assert cosine.min() > BF16_MIN_COSINE
+
+    # No flag: the environment variable decides; resuming at another precision is refused like any other setting.
+    unset = [arg for arg in options(tiny_model, base, tmp_path / "bf16") if arg not in ("--precision", "fp32")]
+    monkeypatch.setenv("FACE_FUSION_PRECISION", "bf16")
+    assert main(unset) == 0
+    assert "0 embedded now, 2 done before" in capsys.readouterr().out
+    monkeypatch.setenv("FACE_FUSION_PRECISION", "fp32")
+    assert main(unset) == 2
+    assert "precision=bf16, not fp32" in capsys.readouterr().err
+    monkeypatch.setenv("FACE_FUSION_PRECISION", "half")
+    assert main(unset) == 2
+    error = capsys.readouterr().err
+    assert "FACE_FUSION_PRECISION must be one of auto, fp32, bf16" in error and len(error.strip().splitlines()) == 1
 
 
 def test_fiv2_folders_accumulate_and_pt_files_match_the_table(tmp_path, clips, tiny_model, capsys):

@@ -9,11 +9,12 @@ import torch
 from PIL import Image
 
 from modeling import EmoNeXtForImageClassification
-from tests.tiny_configs import tiny_emonext_config, tiny_emotion_config
-from tests.training.synthetic import make_table, one_torch_thread, save_table
+from tests.training.synthetic import one_torch_thread
 from training import train_emonext, train_emotion, train_fusion, train_traits
 from training.ema import WeightEMA
 from training.fer_images import image_transforms
+from training.testing.synthetic import make_table, save_table
+from training.testing.tiny_configs import tiny_emonext_config, tiny_emotion_config
 from training.trainer_setup import EVAL_RESULTS
 
 SEQUENCE_TRAINERS = {
@@ -180,6 +181,7 @@ def test_emotion_run_reports_both_test_populations_beside_the_baseline(tmp_path)
     assert results["rows"] == {"validation": 32, "test": 40, "test_original_population": 25}
     assert results["run"]["selection"] == "last epoch" and results["run"]["max_grad_norm"] == 0.0
     assert results["run"]["class_weights"]["weights"] == [3, 10, 13, 20, 2, 15, 18]
+    assert set(results["run"]["table"]) == {"precision", "embedder_weights_sha256"}  # what made the embeddings
     for section in ("validation", "test", "test_original_population"):
         assert set(results["baseline"][section]) <= set(results[section])  # every baseline number has its metric
     assert results["test"]["mean_f1"] != results["test_original_population"]["mean_f1"]

@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from modeling import EmoNeXtConfig
-from tests.tiny_configs import EMBEDDING_DIM, tiny_emonext_config, tiny_emotion_config, tiny_trait_config
 from tests.training.label_files import fiv2_annotations, write_embedding_table, write_mosei_csv, write_pickle
-from tests.training.synthetic import REPO_ROOT, make_image_folder, offline_environment
+from tests.training.synthetic import REPO_ROOT, offline_environment
+from training.testing.synthetic import make_image_folder
+from training.testing.tiny_configs import EMBEDDING_DIM, tiny_emonext_config, tiny_emotion_config, tiny_trait_config
 from training.trainer_setup import EVAL_RESULTS, load_config
 
 NUM_FRAMES = 4

@@ -15,14 +15,14 @@ SEQUENCE_RESULTS = {
         "test_original_population": {"mean_f1": 0.449, "mean_weighted_accuracy": 0.5},
     },
     "rows": {"validation": 1871, "test": 4662, "test_original_population": 4100},
-    "run": {"table": {"precision": "fp32", "embedder_fingerprint": "ab12"}},
+    "run": {"table": {"precision": "fp32", "embedder_weights_sha256": "ab12"}},
 }
 
 
 def test_each_metric_stands_beside_its_baseline_with_the_row_counts():
     table = results_markdown(SEQUENCE_RESULTS)
     assert "Training recipe: `original`." in table
-    assert "precision `fp32`" in table and "embedder_fingerprint `ab12`" in table
+    assert "precision `fp32`" in table and "embedder_weights_sha256 `ab12`" in table
     assert "**test split, all clips** (4662 rows)" in table
     assert "(4100 rows)" in table and "(1871 rows)" in table
     assert "| `mean_f1` | 0.5400 | 0.4470 |" in table
@@ -36,7 +36,7 @@ def test_fusion_results_are_listed_per_task():
         "test": {"emotions": {"mean_f1": 0.6}, "traits": {"mean_ccc": 0.4}, "combined_score": 0.5},
         "baseline": {"test": {"emotions": {"mean_f1": 0.45}, "traits": {"mean_ccc": 0.0}}},
         "rows": {"test": {"emotions": 40, "traits": 30}},
-        "run": {"table": {"emotions": {"precision": "bf16"}, "traits": None}},
+        "run": {"table": {"emotions": {"precision": "bf16", "embedder_weights_sha256": None}, "traits": None}},
     }
     table = results_markdown(results)
     assert "| `emotions/mean_f1` | 0.6000 | 0.4500 |" in table

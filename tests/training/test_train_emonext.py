@@ -11,10 +11,11 @@ from transformers import AutoModel, AutoModelForImageClassification
 
 import modeling  # noqa: F401 - registers the Auto classes
 from modeling import EMOTION_LABELS, EmoNeXtForImageClassification, EmoNeXtModel
-from tests.tiny_configs import tiny_emonext_config
-from tests.training.synthetic import make_image_folder, run_launched
+from tests.training.synthetic import run_launched
 from training.ema import EMA_WEIGHTS, WeightEMA
 from training.fer_images import ImageSetError, emotion_mapping, image_transforms, load_image_set
+from training.testing.synthetic import make_image_folder
+from training.testing.tiny_configs import tiny_emonext_config
 from training.trainer_setup import EVAL_RESULTS, complete_checkpoints
 
 

@@ -10,9 +10,10 @@ from transformers import AutoModel
 
 import modeling  # noqa: F401 - registers the Auto classes
 from modeling import EmotionTransformerModel
-from tests.tiny_configs import tiny_emotion_config
-from tests.training.synthetic import make_table, run_launched, save_table
+from tests.training.synthetic import run_launched
 from training.metrics import emotion_metrics, emotion_metrics_from_logits, emotion_prior_baseline
+from training.testing.synthetic import make_table, save_table
+from training.testing.tiny_configs import tiny_emotion_config
 from training.train_emotion import class_weights_from_frequencies, parse_class_weights
 from training.trainer_setup import EVAL_RESULTS, TrainingInputError
 

@@ -25,7 +25,8 @@ import av
 import numpy as np
 from skimage import data
 
-from training.example_video import paste, write_video  # the one H.264 writer, shared with the app and export
+from modeling.video_writing import write_video  # the one H.264 writer, shared with the page and the export
+from webapp.example_clips import paste
 
 __all__ = [
     "FACE_BOX_IN_HEAD",

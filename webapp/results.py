@@ -1,0 +1,144 @@
+"""The pipeline's result as the page shows it: the JSON, the emotion label, trait chart and words, the timeline, the
+face gallery and the downloadable file.
+
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from PIL import Image, ImageDraw, ImageOps
+
+RESULTS_DIR = Path(tempfile.gettempdir()) / "face-fusion-results"
+
+EMOTION_COLORS = {
+    "neutral": "#8d8d8d",
+    "anger": "#d62728",
+    "disgust": "#2ca02c",
+    "fear": "#9467bd",
+    "happiness": "#f2b701",
+    "sadness": "#1f77b4",
+    "surprise": "#ff7f0e",
+}
+# (what a high score looks like, what a low score looks like), in plain words.
+TRAIT_WORDS = {
+    "openness": ("curious, imaginative, open to new ideas", "practical, conventional, prefers the familiar"),
+    "conscientiousness": ("organised, dependable, self-disciplined", "spontaneous, flexible, easy-going about plans"),
+    "extraversion": ("outgoing, energetic, talkative", "reserved, quiet, reflective"),
+    "agreeableness": ("warm, friendly, cooperative", "direct, sceptical, competitive"),
+    "neuroticism": ("easily stressed or worried", "calm, even-tempered, emotionally stable"),
+}
+
+
+def result_json(result: dict[str, Any]) -> dict[str, Any]:
+    """The JSON the page shows and the API returns: the pipeline's result without the crop images, with `emotions`
+    as a label -> probability mapping (most likely first), as the app's contract says."""
+    data = {key: value for key, value in result.items() if key != "face_crops"}
+    data["emotions"] = {item["label"]: item["score"] for item in result["emotions"]}
+    return data
+
+
+def emotion_label(result: dict[str, Any]) -> dict[str, float]:
+    return {item["label"]: item["score"] for item in result["emotions"]}
+
+
+def traits_frame(result: dict[str, Any]) -> pd.DataFrame:
+    names = [name.capitalize() for name in result["traits"]]
+    return pd.DataFrame({"trait": names, "score": list(result["traits"].values())})
+
+
+def traits_text(result: dict[str, Any]) -> str:
+    """One plain-words line per trait: where the score leans and what that means."""
+    lines = []
+    for name, score in result["traits"].items():
+        high, low = TRAIT_WORDS.get(name, ("high", "low"))
+        if score >= 0.6:
+            lean = f"leans high: {high}"
+        elif score <= 0.4:
+            lean = f"leans low: {low}"
+        else:
+            lean = f"in between ({high} ↔ {low})"
+        lines.append(f"- **{name.capitalize()} {score:.2f}** — {lean}.")
+    note = (
+        "\n\n*Apparent personality: how people watching this clip would likely rate the person (the trait model learns "
+        "from First Impressions ratings), not a psychological assessment.*"
+    )
+    return "\n".join(lines) + note
+
+
+def timeline_frame(result: dict[str, Any]) -> pd.DataFrame:
+    rows = [
+        {"time (s)": round(point["timestamp"], 3), "emotion": label, "probability": score}
+        for point in result.get("timeline", [])
+        for label, score in point["emotions"].items()
+    ]
+    return pd.DataFrame(rows, columns=["time (s)", "emotion", "probability"])
+
+
+def gallery_items(result: dict[str, Any]) -> list[tuple[Image.Image, str]]:
+    """The crops the model saw, captioned; frames where no face was found are dimmed and framed in red."""
+    items = []
+    for crop, frame in zip(result.get("face_crops", []), result["frames"], strict=False):
+        caption = f"frame {frame['index']} · {frame['timestamp']:.2f} s"
+        if not frame["face_found"]:
+            crop = _mark_no_face(crop)
+            caption += " · no face found (ignored by the model)"
+        items.append((crop, caption))
+    return items
+
+
+def _mark_no_face(crop: Image.Image) -> Image.Image:
+    image = ImageOps.grayscale(crop).convert("RGB").point(lambda v: v // 2 + 64)
+    border = max(2, image.width // 16)
+    ImageDraw.Draw(image).rectangle([0, 0, image.width - 1, image.height - 1], outline=(220, 30, 30), width=border)
+    return image
+
+
+def write_json_file(data: dict[str, Any], video_path: str, max_age_s: float = 3600) -> str:
+    """The result as a downloadable `<video name>.face-fusion.json` in a fresh folder under RESULTS_DIR.
+
+    Gradio serves a copy from its own cache (cleaned by `delete_cache`); the originals older than `max_age_s`
+    are removed here, so a long-running server does not fill its disk.
+    """
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    for old in RESULTS_DIR.iterdir():
+        try:
+            if time.time() - old.stat().st_mtime > max_age_s:
+                shutil.rmtree(old, ignore_errors=True)
+        except FileNotFoundError:  # another request removed it first
+            pass
+    stem = re.sub(r"[^\w.-]+", "_", Path(video_path).stem)[:80] or "video"
+    path = Path(tempfile.mkdtemp(dir=RESULTS_DIR)) / f"{stem}.face-fusion.json"
+    path.write_text(json.dumps(data, indent=2))
+    return str(path)
+
+
+def model_info(pipe, settings, fallback_reason: str | None, fallback_config: str) -> str:
+    """Which model, revision, face detector and frame count the page runs with, and its limits (Markdown)."""
+    from webapp.upload_checks import minutes
+
+    processor = pipe.processor_for(settings.num_frames, settings.face_detector)
+    detector = {"face_alignment": "face-alignment", "haar": "OpenCV's Haar cascade (bundled)"}
+    name = f"`{pipe.model.name_or_path}`"
+    if fallback_reason:
+        name = f"untrained architecture from `{fallback_config}`"
+    revision = f"revision `{pipe.revision}`" if pipe.revision else "local files"
+    return (
+        f"**Model:** {name} · {revision} · faces found with {detector[processor.resolved_face_detector]} · "
+        f"{processor.num_frames} frames per clip · limits: {settings.max_upload_mb:g} MB, "
+        f"{minutes(settings.max_duration_s)}, {settings.max_megapixels:g} megapixels per frame"
+    )
+
+
+def untrained_banner(model: str, reason: str) -> str:
+    return (
+        f"⚠️ **Untrained model: predictions are random.** `{model}` could not be loaded ({reason}), so the page "
+        "runs the untrained face-fusion architecture: everything works end to end, but the numbers mean nothing."
+    )
