@@ -54,6 +54,7 @@ from training.sequence_inputs import (
 )
 from training.sequence_training import label_matrix, section_rows, sequence_recipe
 from training.tables import load_training_table, table_provenance
+from training.trainer_args import ProjectTrainingArguments, parse_arguments
 from training.trainer_metrics import (
     COMBINED_METRIC,
     TRAIT_SELECTION_METRIC,
@@ -63,7 +64,6 @@ from training.trainer_metrics import (
     compute_emotion_metrics,
     compute_trait_metrics,
 )
-from training.trainer_args import ProjectTrainingArguments, parse_arguments
 from training.trainer_setup import (
     ProjectTrainer,
     Section,

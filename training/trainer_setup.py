@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import datasets
-import torch
 from transformers import EarlyStoppingCallback, PreTrainedConfig, PreTrainedModel, Trainer, TrainingArguments
 
 from training.cli import HubPushError, UserError, first_line, is_main_process, run_cli
