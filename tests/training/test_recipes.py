@@ -185,3 +185,18 @@ def test_emotion_run_reports_both_test_populations_beside_the_baseline(tmp_path)
     for section in ("validation", "test", "test_original_population"):
         assert set(results["baseline"][section]) <= set(results[section])  # every baseline number has its metric
     assert results["test"]["mean_f1"] != results["test_original_population"]["mean_f1"]
+
+
+def test_a_backbone_without_imagenet_22k_weights_is_one_sentence(tmp_path):
+    from training.trainer_setup import TrainingInputError
+
+    tiny_emonext_config().save_pretrained(tmp_path / "atto")  # convnext_atto: timm has no ImageNet-22k weights
+    args, training_args = train_emonext.parse(
+        ["--dataset", "x", "--output_dir", str(tmp_path / "run"), "--model_config", str(tmp_path / "atto"),
+         "--recipe", "original"]
+    )
+    with pytest.raises(TrainingInputError, match=r"no ImageNet-22k weights convnext_atto.fb_in22k"):
+        train_emonext.build_model(args, training_args.seed)
+    args.model_config = str(tmp_path / "tiny")
+    tiny_emonext_config(backbone="convnext_tiny.fb_in1k").save_pretrained(tmp_path / "tiny")
+    assert train_emonext.build_model(args, training_args.seed).config.backbone == "convnext_tiny.fb_in22k"
