@@ -25,20 +25,22 @@ import tempfile
 import time
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-import torch  # noqa: E402
-from transformers import pipeline  # noqa: E402
+import torch
+from transformers import pipeline
 
-import modeling  # noqa: E402,F401  (registers the models and the pipeline task)
-from benchmarks.bench_pipeline import build_model_folder  # noqa: E402
-from benchmarks.machine import describe, machine_info  # noqa: E402
-from modeling.inference_precision import bf16_is_native, inference_autocast  # noqa: E402
-from training.analyze_videos import main as analyze_videos  # noqa: E402
-from training.testing.videos import benchmark_video  # noqa: E402
+import modeling  # noqa: F401 - registers the models and the pipeline task
+from modeling.inference_precision import bf16_is_native, precision_autocast
+from training.analyze_videos import main as analyze_videos
+from training.cli import ArgumentParser, run_cli
+from training.testing.videos import benchmark_video
+
+from bench_pipeline import build_model_folder
+from machine import describe, machine_info
+
+PROG = "bench_batch.py"
 
 
 def bench(args: argparse.Namespace, workdir: Path) -> dict:
@@ -68,7 +70,7 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
         raise SystemExit(f"the batch command could not analyse the clip: {errors[0]}")
 
     # The embedder alone on the same crops, as the pipeline runs it.
-    pipe = pipeline("face-video-analysis", model=str(model_dir), device=device, bf16=precision == "bf16")
+    pipe = pipeline("face-video-analysis", model=str(model_dir), device=device, precision=precision)
     embedder, processor = pipe.model.embedder, pipe.processor
     front_start = time.perf_counter()
     crops = [processor.extract_faces(str(path))["crops"] for path in sorted(folder.iterdir())]
@@ -76,7 +78,7 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
     pixels = [processor.normalize(c).to(device).contiguous(memory_format=torch.channels_last) for c in crops]
 
     def embed_all():
-        with torch.inference_mode(), inference_autocast(pipe.device, pipe.bf16):
+        with torch.inference_mode(), precision_autocast(pipe.precision, pipe.device):
             for video in pixels:
                 for chunk in video.split(pipe.embed_batch_size):
                     embedder(chunk)
@@ -126,7 +128,7 @@ def table(results: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tiny", action="store_true", help="the tests' tiny model (a quick smoke run)")
     parser.add_argument("--videos", type=int, default=6, help="copies of the benchmark clip to analyse")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
@@ -145,4 +147,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(PROG, main))

@@ -33,12 +33,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as `python training/analyze_videos.py`: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import torch
 from tqdm.auto import tqdm
 
+from training.cli import ArgumentParser, UserError, first_line, run_cli
 from training.shards import TEMP_PREFIX, chunk_name, read_jsonl, write_text_atomically
 from training.video_datasets import share_of_process
 
@@ -48,7 +46,7 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpe
 PRECISIONS = ("auto", "fp32", "bf16")
 
 
-class AnalysisError(ValueError):
+class AnalysisError(UserError):
     """Input the command cannot work with (no videos, an unknown output format, a model that cannot be loaded)."""
 
 
@@ -136,8 +134,7 @@ def error_sentence(video: str, error: BaseException) -> str:
 
     if isinstance(error, FaceVideoError):
         return str(error)
-    text = (str(error).strip().splitlines() or [""])[0].rstrip(".")
-    return f"{Path(video).name}: unexpected {type(error).__name__}" + (f": {text}." if text else ".")
+    return f"{Path(video).name}: unexpected {type(error).__name__}: {first_line(error)}."
 
 
 def output_format(output: Path) -> str:
@@ -209,7 +206,9 @@ class RowStore:
 
     def recover(self) -> None:
         """Deletes temporary files of killed writes (call from one process, before any process writes)."""
-        temporary = [*self.folder.glob(f"{TEMP_PREFIX}*"), *self.output.parent.glob(f"{TEMP_PREFIX}{self.output.name}-*")]
+        temporary = [
+            *self.folder.glob(f"{TEMP_PREFIX}*"), *self.output.parent.glob(f"{TEMP_PREFIX}{self.output.name}-*")
+        ]
         for leftover in temporary:
             leftover.unlink(missing_ok=True)
 
@@ -259,8 +258,7 @@ def load_pipeline(args: argparse.Namespace, device: torch.device, precision: str
     try:
         pipe = transformers.pipeline(TASK, model=args.model, revision=args.revision, device=device, **options)
     except Exception as error:  # noqa: BLE001 - missing folder, no network, not a FaceFusion: one sentence
-        text = (str(error).strip().splitlines() or [type(error).__name__])[0].rstrip(".")
-        raise AnalysisError(f"the model {args.model} could not be loaded ({text}).") from None
+        raise AnalysisError(f"the model {args.model} could not be loaded ({first_line(error)}).") from None
     if args.face_detector:
         pipe.processor = pipe.processor_for(face_detector=args.face_detector)
     return pipe
@@ -357,13 +355,6 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
 # Command line
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (exit code 2), like every other bad input here."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see --help).\n")
-
-
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -372,7 +363,7 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(
+    parser = ArgumentParser(
         prog=PROG,
         description=textwrap.fill(__doc__.split("\n\n")[0] + " " + __doc__.split("\n\n")[1], width=100),
         epilog="Examples:" + __doc__.split("Examples:", 1)[1],
@@ -411,9 +402,10 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit code (0 done, 2 bad input, 130 interrupted)."""
+    """Command-line entry point; returns the exit code (0 done, 2 bad input, 130 interrupted: `training/cli.py`)."""
     args = build_parser().parse_args(argv)
-    try:
+
+    def work() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
             warnings.showwarning = _show_warning
@@ -422,18 +414,14 @@ def main(argv: list[str] | None = None) -> int:
             hf_logging.set_verbosity_error()
             hf_logging.disable_progress_bar()  # no weight-loading bar: only this tool's own
             summary = analyze(args)
-    except AnalysisError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; run the same command again to resume.", file=sys.stderr)
-        return 130
-    if summary["is_main"]:
-        print(
-            f"{summary['listed']} videos: {summary['analysed']} analysed now ({summary['failed']} failed, see the "
-            f"error column), {summary['done_before']} done before; {summary['output']} holds {summary['rows']} rows."
-        )
-    return 0
+        if summary["is_main"]:
+            print(
+                f"{summary['listed']} videos: {summary['analysed']} analysed now ({summary['failed']} failed, see "
+                f"the error column), {summary['done_before']} done before; {summary['output']} holds "
+                f"{summary['rows']} rows."
+            )
+
+    return run_cli(PROG, work, on_interrupt="interrupted; run the same command again to resume.")
 
 
 if __name__ == "__main__":
