@@ -7,7 +7,7 @@ in this one process, alternating, `--repeats` times, and is reported as its medi
 default: on a machine shared with other work, ratios taken side by side hold better than absolute times.
 
 Settings compared:
-* decoders: decord (default), decord with one thread, PyAV (seek per frame, threaded);
+* decoders: decord (default: one thread), decord with its automatic thread count, PyAV (seek per frame, threaded);
 * Haar detection at several `detection_max_side`s, on every sampled frame or every k-th (`detect_every`).
 
 Usage:
@@ -25,14 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from modeling import processing_face_video as processing
+from modeling import video_decoding as decoding
 from modeling.processing_face_video import FaceVideoProcessor
 from training.cli import ArgumentParser, run_cli
 from training.testing import videos
 
 from machine import describe, machine_info
-
-PROG = "bench_front_end.py"
 
 # (detection_max_side, detect_every); the first is the processor's default.
 DETECTION_SETTINGS = ((640, 1), (480, 1), (400, 1), (320, 1), (640, 2), (400, 2), (320, 2), (400, 3))
@@ -56,24 +54,24 @@ def decoders(processor: FaceVideoProcessor) -> dict:
 
     def decord_threads(threads: int):
         def read(path):
-            original = processing.decord.VideoReader
+            original = decoding.decord.VideoReader
 
             def reader(*args, **kwargs):
                 return original(*args, **{**kwargs, "num_threads": threads})
 
-            processing.decord.VideoReader = reader
+            decoding.decord.VideoReader = reader
             try:
                 return processor.read_frames(path)
             finally:
-                processing.decord.VideoReader = original
+                decoding.decord.VideoReader = original
 
         return read
 
     def pyav(path):
-        return processing._read_with_pyav(str(path), processor.num_frames, "clip", str(path),
-                                          processing._Shrinker(processor.max_frame_side))
+        return decoding._read_with_pyav(str(path), processor.num_frames, "clip", str(path),
+                                          decoding._Shrinker(processor.max_frame_side))
 
-    return {"decord (default)": processor.read_frames, "decord, 1 thread": decord_threads(1), "pyav": pyav}
+    return {"decord (default)": processor.read_frames, "decord, auto threads": decord_threads(0), "pyav": pyav}
 
 
 def faces_found(processor: FaceVideoProcessor, frames: np.ndarray) -> int:
@@ -129,7 +127,9 @@ def table(results: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(
+        prog="bench_front_end.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs of every setting")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
@@ -143,4 +143,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(run_cli(PROG, main))
+    sys.exit(run_cli("bench_front_end.py", main))

@@ -36,6 +36,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from modeling.inference_precision import PRECISION_ENV, PRECISIONS, resolve_precision
 from training.cli import ArgumentParser, UserError, first_line, run_cli
 from training.shards import TEMP_PREFIX, chunk_name, read_jsonl, write_text_atomically
 from training.video_datasets import share_of_process
@@ -43,7 +44,6 @@ from training.video_datasets import share_of_process
 PROG = "analyze_videos.py"
 FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts")
-PRECISIONS = ("auto", "fp32", "bf16")
 
 
 class AnalysisError(UserError):
@@ -238,13 +238,6 @@ class RowStore:
 # The run
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """"bf16" or "fp32": "auto" is bf16 where the device computes it natively."""
-    from training.extract_embeddings import resolve_precision as resolve  # the extraction's rule, one place
-
-    return resolve(precision, device)[0]
-
-
 def load_pipeline(args: argparse.Namespace, device: torch.device, precision: str):
     """The face-video-analysis pipeline for ``--model`` on ``device``."""
     import transformers
@@ -252,7 +245,7 @@ def load_pipeline(args: argparse.Namespace, device: torch.device, precision: str
     import modeling  # noqa: F401  (registers the task)
     from modeling.pipeline_face_video import TASK
 
-    options: dict[str, Any] = {"bf16": precision == "bf16"}
+    options: dict[str, Any] = {"precision": precision}
     if args.batch_size:
         options["batch_size"] = args.batch_size
     try:
@@ -297,7 +290,10 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
         raise AnalysisError(f"the folder of --output {args.output} does not exist.")
     videos = list_inputs(args.inputs)
 
-    precision = resolve_precision(args.precision, accelerator.device)
+    try:
+        precision = resolve_precision(args.precision, accelerator.device)  # None: $FACE_FUSION_PRECISION, else auto
+    except ValueError as error:
+        raise AnalysisError(str(error)) from None
     pipe = load_pipeline(args, accelerator.device, precision)
     options = call_options(pipe, args)
     emotion_labels = labels(pipe.model.config.emotion_config)
@@ -375,9 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="The results file: .jsonl, .csv or .parquet. Videos already in it are skipped.")
     parser.add_argument("--model", required=True, help="Folder or Hub id of a FaceFusion model.")
     parser.add_argument("--revision", help="Hub revision of --model (branch, tag or commit).")
-    parser.add_argument("--precision", choices=PRECISIONS, default=os.environ.get("FACE_FUSION_PRECISION", "auto"),
+    parser.add_argument("--precision", choices=PRECISIONS, default=None,
                         help="Embedder precision: auto is bf16 where the device computes it natively (CUDA, AVX-512 "
-                             "BF16 or AMX CPUs), fp32 elsewhere (default: $FACE_FUSION_PRECISION, else auto).")
+                             f"BF16 or AMX CPUs), fp32 elsewhere (default: ${PRECISION_ENV}, else auto).")
     parser.add_argument("--people", choices=("main", "all"), default=None,
                         help="Whose faces: the main person (the pipeline's default) or everyone.")
     parser.add_argument("--num_frames", type=_positive, default=None,
@@ -416,12 +412,13 @@ def main(argv: list[str] | None = None) -> int:
             summary = analyze(args)
         if summary["is_main"]:
             print(
-                f"{summary['listed']} videos: {summary['analysed']} analysed now ({summary['failed']} failed, see "
-                f"the error column), {summary['done_before']} done before; {summary['output']} holds "
-                f"{summary['rows']} rows."
+                f"{summary['listed']} videos: {summary['analysed']} analysed now ({summary['failed']} failed, see the "
+                f"error column), {summary['done_before']} done before; {summary['output']} holds {summary['rows']} "
+                "rows."
             )
 
-    return run_cli(PROG, work, on_interrupt="interrupted; run the same command again to resume.")
+    return run_cli(PROG, work, on_interrupt="interrupted; run the same command again to resume.",
+                   errors_on_main_process_only=True)
 
 
 if __name__ == "__main__":
