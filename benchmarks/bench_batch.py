@@ -1,8 +1,8 @@
 """The batch command's throughput beside the embedder alone on the same face crops.
 
-`training/analyze_videos.py` runs over N copies of the 720p 15 s benchmark clip (training/testing/videos.py) with the production
-architecture (EmoNeXt-Base, 30 frames; random weights, which do not change speed), in this process, writing a JSONL
-file. Then EmoNeXt alone embeds the same videos' crops (made beforehand, not timed) at the pipeline's precision,
+`training/analyze_videos.py` runs over N copies of the 720p 15 s benchmark clip (training/testing/videos.py) with the
+production architecture (EmoNeXt-Base, 30 frames; random weights, which do not change speed), in this process, writing
+a JSONL file. Then EmoNeXt alone embeds the same videos' crops (made beforehand, not timed) at the pipeline's precision,
 memory format and batch size. While the embedder works on one video the pipeline prepares the next on another
 thread, so on a CPU `efficiency` (the batch rate over the embedder-only rate) says how much of the front end (decode,
 faces, crop) is left showing.
@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +35,7 @@ from transformers import pipeline
 import modeling  # noqa: F401 - registers the models and the pipeline task
 from modeling.inference_precision import precision_autocast, resolve_precision
 from training.analyze_videos import main as analyze_videos
+from training.cli import ArgumentParser, run_cli
 from training.testing.videos import benchmark_video
 
 from bench_pipeline import build_model_folder
@@ -134,7 +136,9 @@ def table(results: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(
+        prog="bench_batch.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tiny", action="store_true", help="the tests' tiny model (a quick smoke run)")
     parser.add_argument("--videos", type=int, default=6, help="copies of the benchmark clip to analyse")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
@@ -156,4 +160,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli("bench_batch.py", main))

@@ -206,7 +206,9 @@ class RowStore:
 
     def recover(self) -> None:
         """Deletes temporary files of killed writes (call from one process, before any process writes)."""
-        temporary = [*self.folder.glob(f"{TEMP_PREFIX}*"), *self.output.parent.glob(f"{TEMP_PREFIX}{self.output.name}-*")]
+        temporary = [
+            *self.folder.glob(f"{TEMP_PREFIX}*"), *self.output.parent.glob(f"{TEMP_PREFIX}{self.output.name}-*")
+        ]
         for leftover in temporary:
             leftover.unlink(missing_ok=True)
 
