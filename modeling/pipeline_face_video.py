@@ -57,10 +57,7 @@ _PREPROCESS_SHARE = _STAGE_START["embed"]
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
 DOWNLOAD_TIMEOUT_S = 30.0
 ProgressCallback = Callable[[str, float], Any]
-STILL_IMAGE_NOTE = (
-    "This is a single photo, analysed as a one-frame video: one frame is weak evidence, above all for the personality "
-    "traits, which are learnt from how people come across over a whole clip."
-)
+
 _PREFETCH_THREAD = "face-video-prefetch"
 
 
@@ -114,8 +111,8 @@ class FaceVideoAnalysisPipeline(Pipeline):
         in the video, `timestamp` in seconds, face `box` [x1, y1, x2, y2] in pixels or None, `face_found`),
         `timeline` (only with `timeline_window`), `video` (`duration`, `fps`, `width`, `height`,
         `num_frames_sampled`, `faces_found`: the sampled frames the person was seen in (the others add nothing to
-        the result), `still_image`: a photo analysed as a one-frame video, then with a `note` at the top level that
-        one frame is weak evidence), `detector` ("face_alignment" or "haar": what
+        the result), and `frames_repeated` and `frames_missing`: how many samples repeat the previous sample's
+        frame, and how many stand in for a frame the decoder could not give), `detector` ("face_alignment" or "haar": what
         found the faces), `precision` ("fp32" or "bf16", what the embedder ran at) and `model` (`name_or_path`,
         `revision`, `embedder_weights_sha256`). With `people="all"`, `people`: one entry per person, most prominent
         first (the first is the person of the top-level result), each with `id`, `emotions`, `traits`, `frames`,
@@ -353,7 +350,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
                 ]
             except Exception as error:  # noqa: BLE001 - e.g. out of memory: every video of the chunk failed
                 rows = [error] * len(good)
-            results = dict(zip((id(item) for _, item in good), rows))
+            results = dict(zip((id(item) for _, item in good), rows, strict=True))
         for _, video, item in chunk:
             yield video, item if isinstance(item, BaseException) else results[id(item)]
 
@@ -406,7 +403,12 @@ class FaceVideoAnalysisPipeline(Pipeline):
             "detector": faces["detector"],
             "timestamps": np.asarray(faces["timestamps"], dtype=np.float64),
             "frame_indices": np.asarray(faces["frame_indices"], dtype=np.int64),
-            **{key: faces[key] for key in ("fps", "duration", "width", "height", "still_image", "frame_scale")},
+            **{
+                key: faces[key]
+                for key in (
+                    "fps", "duration", "width", "height", "frames_repeated", "frames_missing", "frame_scale",
+                )
+            },
         }
         if keep_frames:
             info["frames"] = faces["frames"]
@@ -495,10 +497,9 @@ class FaceVideoAnalysisPipeline(Pipeline):
             "height": int(info["height"]),
             "num_frames_sampled": len(main["frames"]),
             "faces_found": main["frames_seen"],
-            "still_image": bool(info["still_image"]),
+            "frames_repeated": int(info["frames_repeated"]),
+            "frames_missing": int(info["frames_missing"]),
         }
-        if info["still_image"]:
-            result["note"] = STILL_IMAGE_NOTE
         result["detector"] = info["detector"]
         result["precision"] = model_outputs["precision"][0]
         result["model"] = {
@@ -746,4 +747,6 @@ def _select(outputs: dict[str, Any], first_row: int, stop_row: int, video: int) 
     return selected
 
 
-__all__ = ["TASK", "HUB_TASK", "FaceVideoAnalysisPipeline", "VideoDownloadError", "download_video", "load_processor_for"]
+__all__ = [
+    "TASK", "HUB_TASK", "FaceVideoAnalysisPipeline", "VideoDownloadError", "download_video", "load_processor_for"
+]

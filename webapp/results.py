@@ -61,8 +61,6 @@ def traits_frame(result: dict[str, Any]) -> pd.DataFrame:
 def traits_text(result: dict[str, Any], untrained: bool = False) -> str:
     """One plain-words line per trait: where the score leans and what that means; numbers only when `untrained`
     (random numbers read out in words would sound like a judgment of the person)."""
-    if result.get("note"):  # a still photo: one frame is weak evidence
-        return f"*{result['note']}*\n\n" + traits_text({**result, "note": None}, untrained)
     if untrained:
         lines = [f"- **{name.capitalize()} {score:.2f}**" for name, score in result["traits"].items()]
         return "\n".join(lines) + "\n\n*No readings: the model is untrained, so these numbers are random.*"

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import gradio
 import pytest
-import torch
 import yaml
 from huggingface_hub import ModelCard, constants
 

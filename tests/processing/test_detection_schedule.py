@@ -8,7 +8,7 @@ import pytest
 
 from modeling.detection_schedule import detect_sparsely
 from modeling.processing_face_video import FaceVideoProcessor
-from tests import videos
+from training.testing import videos
 
 CLIPS = {
     "moving": videos.moving_face_video,

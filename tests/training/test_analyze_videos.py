@@ -18,10 +18,10 @@ import pytest
 import torch
 
 from modeling import FaceFusionModel
-from tests import videos
 from tests.hub.conftest import assert_one_sentence, ensure_task_registered, tiny_processor
-from tests.tiny_configs import NUM_FRAMES, tiny_fusion_config
 from training.analyze_videos import main
+from training.testing import videos
+from training.testing.tiny_configs import NUM_FRAMES, tiny_fusion_config
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "training" / "analyze_videos.py"
@@ -87,7 +87,7 @@ def test_folders_and_globs_give_one_row_per_video_in_every_format(tmp_path, mode
     assert "3 videos: 3 analysed now (0 failed" in capsys.readouterr().out
 
     ensure_task_registered()
-    pipe = pipeline("face-video-analysis", model=str(model_dir), device="cpu", bf16=False)
+    pipe = pipeline("face-video-analysis", model=str(model_dir), device="cpu", precision="fp32")
     expected = {name: pipe(str(path)) for name, path in
                 [("moving.mp4", clip_tree / "moving.mp4"), ("gap.mp4", clip_tree / "gap.mp4"),
                  ("red.mp4", clip_tree / "more" / "red.mp4")]}
@@ -162,7 +162,8 @@ def test_a_rerun_skips_what_is_done_and_a_killed_run_resumes(tmp_path, model_dir
     capsys.readouterr()
 
     assert run(folder, "--output", output, "--model", model_dir) == 0
-    assert f"{8 - stored} analysed now (0 failed, see the error column), {stored} done before" in capsys.readouterr().out
+    summary = f"{8 - stored} analysed now (0 failed, see the error column), {stored} done before"
+    assert summary in capsys.readouterr().out
     assert read(output) == read(reference)
     assert not parts.exists()
 
