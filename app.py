@@ -41,6 +41,7 @@ from webapp.results import (
     emotion_label,
     gallery_items,
     model_info,
+    new_result_folder,
     result_json,
     timeline_frame,
     traits_frame,
@@ -77,15 +78,15 @@ def build_demo(
             logger.exception("Analysis of %s failed", video)
             message = f"The analysis failed unexpectedly ({type(error).__name__}); please try another video."
             raise gr.Error(message, duration=None, print_exception=False) from None
-        data = result_json(result)
+        data, folder = result_json(result), new_result_folder()
         return (
             data,
             emotion_label(result),
             traits_frame(result),
             traits_text(result),
             timeline_frame(result),
-            gallery_items(result),
-            write_json_file(data, video),
+            gallery_items(result, folder),
+            write_json_file(data, video, folder),
         )
 
     with gr.Blocks(title="face-fusion: emotions and personality from a face video", delete_cache=(3600, 3600)) as demo:

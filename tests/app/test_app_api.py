@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -158,6 +159,36 @@ def test_two_concurrent_requests_both_complete(app_server, videos):
     assert not errors and len(results) == 2
     for data in results:
         assert_json_contract(data)
+
+
+def test_eight_users_sending_the_same_clip_at_once_all_get_their_whole_answer(app_server, videos):
+    """8 users, 3 requests each, all with the same clip: every answer is whole and the same, images and file complete.
+
+    Two ways this failed: the face detector shared by concurrent analyses mixed their frames up (different boxes,
+    different emotions), and identical face crops were stored by Gradio under one content-derived name, rewritten by
+    one request while another user was downloading it (an empty or truncated image).
+    """
+    from PIL import Image
+
+    def one_user() -> list:
+        client = Client(app_server.url, verbose=False)
+        return [predict(client, videos["face"]) for _ in range(3)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(one_user) for _ in range(8)]
+        outcomes = [future.exception(timeout=900) or future.result() for future in futures]
+    errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    assert not errors, [f"{type(error).__name__}: {error}" for error in errors]
+    answers = [answer for user in outcomes for answer in user]
+    assert len(answers) == 24
+    for data, *_, gallery, download in answers:
+        assert data == answers[0][0], "the same clip gives the same answer"
+        assert len(gallery) == NUM_FRAMES
+        for item in gallery:
+            with Image.open(item["image"]) as image:
+                image.load()  # an empty or truncated download fails here
+        assert json.loads(Path(download).read_text()) == data
+    assert_json_contract(answers[0][0])
 
 
 def test_model_is_loaded_once_not_per_request(app_server, client, videos):
