@@ -50,6 +50,7 @@ from webapp.results import (
     write_json_file,
 )
 from webapp.settings import Settings, read_settings
+from webapp.upload_checks import upload_problem
 
 logger = logging.getLogger("face-fusion-app")
 
@@ -68,6 +69,12 @@ def build_demo(
     examples: Sequence[Path] = (),
 ) -> gr.Blocks:
     """The page: video in, Analyze, then emotions, traits, timeline, face gallery and JSON (`/predict`)."""
+
+    def check_upload(video: str | None):
+        """The Analyze event's validator: a file the page will not analyse gets its one sentence at once, outside
+        the queue, and the outputs keep what they showed."""
+        problem = upload_problem(video, settings)
+        return gr.validate(problem is None, problem or "")
 
     def analyze(video: str | None, progress=gr.Progress()):
         try:
@@ -145,6 +152,7 @@ def build_demo(
             inputs=[video],
             outputs=[result, emotions, traits, traits_words, timeline, faces, download],
             api_name="predict",
+            validator=check_upload,
         )
     return demo
 

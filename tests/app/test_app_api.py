@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from gradio_client import Client, handle_file
-from gradio_client.exceptions import AppError
+from gradio_client.exceptions import AppError, ValidationError
 
 from modeling.pipeline_face_video import FaceVideoAnalysisPipeline
 from modeling.processing_face_video import FaceVideoProcessor
@@ -97,29 +97,52 @@ def test_frames_without_a_face_are_marked_in_the_gallery(client, videos):
         assert ("no face found" in item["caption"]) == (i in missing), item["caption"]
 
 
-BAD_INPUTS = {  # kind -> words the one sentence must contain
+# Refused by the upload checks, before the queue: kind -> words the one sentence must contain.
+REFUSED_UPLOADS = {
     "text": "could not be decoded",
     "truncated": "could not be decoded",
     "empty": "empty",
     "audio_only": "no video stream",
-    "faceless": "no detectable face",
+    "still_image": "could not be decoded",
+    "bad_header": "could not be decoded",
     "too_long": f"limit of {MAX_DURATION_S} seconds",
     "big_frames": f"640x480 frames (0.3 megapixels), over this page's limit of {MAX_MEGAPIXELS} megapixels",
 }
+# What only the decoder can say about the file itself: the page passes the processor's sentence on unchanged.
+DECODER_REASONS = ("text", "truncated", "empty", "audio_only", "still_image", "bad_header")
 
 
-@pytest.mark.parametrize("kind", list(BAD_INPUTS))
-def test_bad_input_gets_one_clear_sentence(client, videos, kind):
-    with pytest.raises(AppError) as caught:
+def processor_sentence(path: Path) -> str:
+    with pytest.raises(ValueError) as refused:
+        FaceVideoProcessor(num_frames=1, face_detector="haar").read_frames(str(path))
+    return str(refused.value)
+
+
+@pytest.mark.parametrize("kind", list(REFUSED_UPLOADS))
+def test_bad_upload_is_refused_before_the_queue_with_one_sentence(client, videos, kind):
+    with pytest.raises(ValidationError) as caught:
         predict(client, videos[kind])
-    message = str(caught.value)
-    assert BAD_INPUTS[kind] in message, message
+    header, line = str(caught.value).split("\n")  # gradio_client's "1 parameter(s) failed validation:" first
+    assert header == "1 parameter(s) failed validation:"
+    assert line.startswith("- video: ")
+    message = line.removeprefix("- video: ")
+    assert REFUSED_UPLOADS[kind] in message, message
     assert videos[kind].name in message, "the message names the file"
+    assert "Traceback" not in message and message.endswith("."), message
+    if kind in DECODER_REASONS:
+        assert message == processor_sentence(videos[kind])
+
+
+def test_a_video_without_a_face_gets_one_sentence_from_the_analysis(client, videos):
+    with pytest.raises(AppError) as caught:
+        predict(client, videos["faceless"])
+    message = str(caught.value)
+    assert "no detectable face" in message and videos["faceless"].name in message, message
     assert "\n" not in message and "Traceback" not in message and message.endswith("."), message
 
 
 def test_missing_video_gets_a_message(client):
-    with pytest.raises(AppError, match="Upload or record a video first"):
+    with pytest.raises(ValidationError, match="- video: Upload or record a video first"):
         predict(client, None)
 
 
@@ -135,7 +158,7 @@ def test_too_large_upload_is_refused_with_its_reason(app_server, client, videos)
 
 def test_server_keeps_serving_after_bad_input(app_server, client, videos):
     for kind in ("text", "faceless"):
-        with pytest.raises(AppError):
+        with pytest.raises((ValidationError, AppError)):
             predict(client, videos[kind])
     assert_json_contract(predict(client, videos["face"])[0])
     assert app_server.process.poll() is None

@@ -126,11 +126,26 @@ def test_upload_analyze_and_see_every_result(page, videos, artifacts):
     page.screenshot(path=str(artifacts / "app_result.png"), full_page=True)
 
 
-def test_bad_file_shows_one_clear_message(page, videos, artifacts):
+def test_bad_file_gets_one_message_and_the_outputs_keep_their_result(page, videos, artifacts):
+    upload(page, videos["face"])
+    page.locator("#video-input video").first.wait_for()
+    page.get_by_role("button", name="Analyze").click()
+    wait_for_emotions(page)
+    page.locator("#faces img").nth(NUM_FRAMES - 1).wait_for()
+    emotions_before = page.locator("#emotions").inner_text()
+
+    page.locator("#video-input").get_by_label("Clear").first.click()  # the video's own clear button
     upload(page, videos["text"])
     page.get_by_role("button", name="Analyze").click()
-    page.get_by_text("notes.mp4 could not be decoded").first.wait_for()
+    message = page.get_by_text("notes.mp4 could not be decoded").filter(visible=True)
+    message.first.wait_for()
+    time.sleep(1)  # anything else the refusal would paint has had time to appear
     page.screenshot(path=str(artifacts / "app_bad_input.png"), full_page=True)
+    assert message.count() == 1, "one message"
+    for output in ("#emotions", "#traits", "#traits-text", "#timeline", "#faces"):
+        assert page.locator(output).get_by_text("Error", exact=True).count() == 0, f"no error badge on {output}"
+    assert page.locator("#emotions").inner_text() == emotions_before, "the previous result stays"
+    assert page.locator("#faces img").count() == NUM_FRAMES
 
 
 def test_too_large_file_is_refused_on_the_page(page, videos):
