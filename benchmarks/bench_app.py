@@ -98,7 +98,7 @@ def bench(model: str, video: Path, repeats: int, warmup: int, concurrent: int, w
         startup_s = time.perf_counter() - started
         process, url = server.process, server.url
         idle_mb = rss_mb(process.pid)
-        pipe, fallback_reason = load_pipeline(model)  # loaded as the app loads it, called as the app calls it
+        pipe, fallback_reason = load_pipeline(Settings(model=model))  # loaded as the app loads it, called as the app calls it
         client = Client(url, verbose=False)
 
         def direct():

@@ -41,11 +41,14 @@ TRAIT_WORDS = {
 }
 
 
-def result_json(result: dict[str, Any]) -> dict[str, Any]:
+def result_json(result: dict[str, Any], detector: str, precision: str) -> dict[str, Any]:
     """The JSON the page shows and the API returns: the pipeline's result without the crop images, with `emotions`
-    as a label -> probability mapping (most likely first), as the app's contract says."""
+    as a label -> probability mapping (most likely first), and the `detector` and `precision` that made it (the
+    pipeline's own values when it reports them)."""
     data = {key: value for key, value in result.items() if key != "face_crops"}
     data["emotions"] = {item["label"]: item["score"] for item in result["emotions"]}
+    data.setdefault("detector", detector)
+    data.setdefault("precision", precision)
     return data
 
 
@@ -132,8 +135,9 @@ def write_json_file(data: dict[str, Any], video_path: str, folder: Path) -> str:
     return str(path)
 
 
-def model_info(pipe, settings, fallback_reason: str | None, fallback_config: str) -> str:
-    """Which model, revision, face detector and frame count the page runs with, and its limits (Markdown)."""
+def model_info(pipe, settings, fallback_reason: str | None, fallback_config: str, precision: str) -> str:
+    """Which model, revision, precision, face detector and frame count the page runs with, and its limits
+    (Markdown)."""
     from webapp.upload_checks import minutes
 
     processor = pipe.processor_for(settings.num_frames, settings.face_detector)
@@ -142,8 +146,9 @@ def model_info(pipe, settings, fallback_reason: str | None, fallback_config: str
     if fallback_reason:
         name = f"untrained architecture from `{fallback_config}`"
     revision = f"revision `{pipe.revision}`" if pipe.revision else "local files"
+    chosen = "" if settings.precision == precision else f" ({settings.precision})"
     return (
-        f"**Model:** {name} · {revision} · faces found with {detector[processor.resolved_face_detector]} · "
+        f"**Model:** {name} · {revision} · {precision}{chosen} embedder · faces found with {detector[processor.resolved_face_detector]} · "
         f"{processor.num_frames} frames per clip · limits: {settings.max_upload_mb:g} MB, "
         f"{minutes(settings.max_duration_s)}, {settings.max_megapixels:g} megapixels per frame"
     )

@@ -109,10 +109,11 @@ def app_server(tmp_path_factory, tiny_exported_model) -> AppServer:
         "TORCH_HOME": str(home / "torch"),
         "FACE_FUSION_EXAMPLES_DIR": str(home / "examples"),
         "GRADIO_TEMP_DIR": str(home / "gradio"),
+        "GRADIO_EXAMPLES_CACHE": str(home / "examples-cache"),
     }
     env.pop("FACE_FUSION_MODEL", None)
     options = ["--max_upload_mb", str(MAX_UPLOAD_MB), "--max_duration_s", str(MAX_DURATION_S)]
-    options += ["--max_megapixels", str(MAX_MEGAPIXELS)]
+    options += ["--max_megapixels", str(MAX_MEGAPIXELS), "--precision", "fp32"]
     with running_app(options, env, home / "app.log", START_TIMEOUT_S) as server:
         yield server
 

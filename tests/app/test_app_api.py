@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -77,6 +78,7 @@ def test_predict_returns_the_json_contract_and_every_view(client, videos):
     assert data["model"]["name_or_path"] == MODEL_ID
     assert re.fullmatch(r"[0-9a-f]{40}", data["model"]["revision"]), "the planted Hub snapshot's commit"
     assert all(frame["face_found"] for frame in data["frames"]), "the astronaut is on every frame"
+    assert (data["detector"], data["precision"]) == ("haar", "fp32"), "the app runs with --precision fp32"
 
     assert label["label"] == max(data["emotions"], key=data["emotions"].get)
     assert {item["label"] for item in label["confidences"]} == set(EMOTIONS)
@@ -139,6 +141,20 @@ def test_a_video_without_a_face_gets_one_sentence_from_the_analysis(client, vide
     message = str(caught.value)
     assert "no detectable face" in message and videos["faceless"].name in message, message
     assert "\n" not in message and "Traceback" not in message and message.endswith("."), message
+
+
+def test_json_endpoint_returns_the_same_result_as_predict(client, videos):
+    data = predict(client, videos["face"])[0]
+    assert client.predict(handle_file(str(videos["face"])), api_name="/analyze_json") == data
+    with pytest.raises(ValidationError, match="- video: notes.mp4 could not be decoded"):
+        client.predict(handle_file(str(videos["text"])), api_name="/analyze_json")
+
+
+def test_api_documents_the_json_endpoint_and_hides_the_example_loader(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/predict", "/analyze_json"} <= set(endpoints)
+    assert not [name for name in endpoints if "example" in name], list(endpoints)
+    assert "only the result JSON" in endpoints["/analyze_json"]["description"]
 
 
 def test_missing_video_gets_a_message(client):
@@ -223,6 +239,7 @@ def test_model_is_loaded_once_not_per_request(app_server, client, videos):
 def test_page_shows_model_detector_and_examples_without_banner(app_server):
     texts = page_texts(app_server.url)
     assert f"`{MODEL_ID}`" in texts and "revision `" in texts
+    assert "fp32 embedder" in texts, "the precision the page runs at"
     assert "Haar cascade" in texts, "face-alignment weights are missing, so the bundled detector runs"
     assert "Untrained model" not in texts
     for name in PAGE_EXAMPLES:
@@ -238,7 +255,7 @@ def fallback(tiny_fallback_config, monkeypatch_module, tmp_path_factory):
     """The app's fallback when its model cannot be loaded (a tiny fallback architecture, for speed)."""
     monkeypatch_module.setattr(loading, "FALLBACK_CONFIG", str(tiny_fallback_config))
     missing = tmp_path_factory.mktemp("nothing") / "no-model-here"
-    pipe, reason = loading.load_pipeline(str(missing))
+    pipe, reason = loading.load_pipeline(Settings(model=str(missing)))
     return pipe, reason, str(missing)
 
 
@@ -285,13 +302,13 @@ def test_unloadable_model_falls_back_to_the_untrained_architecture_with_a_banner
 
 
 def test_a_trainers_output_folder_loads_without_fallback(tiny_trained_run):
-    pipe, reason = loading.load_pipeline(str(tiny_trained_run))
+    pipe, reason = loading.load_pipeline(Settings(model=str(tiny_trained_run)))
     assert reason is None
     assert pipe.model.name_or_path == str(tiny_trained_run)
 
 
 def test_default_model_offline_falls_back(fallback):
-    pipe, reason = loading.load_pipeline(Settings().model)
+    pipe, reason = loading.load_pipeline(Settings())
     assert reason is not None and isinstance(pipe, FaceVideoAnalysisPipeline)
 
 
@@ -299,10 +316,51 @@ _LOAD_WITHOUT_HUB = """
 import logging, sys
 logging.basicConfig(level=logging.WARNING, format="%(message)s")
 from webapp import loading
+from webapp.settings import Settings
 loading.FALLBACK_CONFIG = sys.argv[2]
-pipe, reason = loading.load_pipeline(sys.argv[1])
+pipe, reason = loading.load_pipeline(Settings(model=sys.argv[1]))
 print("LOADED:", pipe.model.name_or_path, "| FALLBACK:", reason)
 """
+
+
+_LOAD_FROM_SETTINGS = """
+import json
+from webapp import loading
+from webapp.settings import read_settings
+pipe, reason = loading.load_pipeline(read_settings([]))
+print("RESULT" + json.dumps({"reason": reason, "revision": pipe.revision, "num_frames": pipe.processor.num_frames,
+      "modules": [type(pipe).__module__, type(pipe.model).__module__, type(pipe.processor).__module__]}))
+"""
+
+
+@pytest.mark.timeout(180)
+def test_the_page_loads_its_pinned_revision_with_its_own_code(tmp_path, tiny_exported_model):
+    """FACE_FUSION_REVISION pins the commit: model and processor come from it although `main` moved on, and the
+    pipeline, model and processor classes are this checkout's, not the repo's remote code."""
+    cache = tmp_path / "hf" / "hub"
+    pinned = plant_in_hf_cache(tiny_exported_model, MODEL_ID, cache).name
+    newer = tmp_path / "newer"
+    shutil.copytree(tiny_exported_model, newer)
+    processor_config = json.loads((newer / "preprocessor_config.json").read_text())
+    processor_config["num_frames"] = NUM_FRAMES - 2
+    (newer / "preprocessor_config.json").write_text(json.dumps(processor_config))
+    assert plant_in_hf_cache(newer, MODEL_ID, cache).name != pinned  # now `main`
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1",
+           "FACE_FUSION_MODEL": MODEL_ID, "FACE_FUSION_REVISION": pinned}
+    done = subprocess.run([sys.executable, "-c", _LOAD_FROM_SETTINGS], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=170)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.rsplit("RESULT", 1)[1])
+    assert report["reason"] is None and report["revision"] == pinned
+    assert report["num_frames"] == NUM_FRAMES, "the processor of the pinned commit, not of main"
+    assert report["modules"] == ["modeling.pipeline_face_video", "modeling.modeling_face_fusion",
+                                 "modeling.processing_face_video"]
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_precision_setting_reaches_the_pipeline(fallback, precision):
+    pipe = loading.build_pipeline(fallback[0].model, None, precision)
+    assert loading.embedder_precision(pipe) == precision
 
 
 @pytest.mark.timeout(180)
