@@ -110,6 +110,7 @@ def app_server(tmp_path_factory, tiny_exported_model) -> AppServer:
         "FACE_FUSION_EXAMPLES_DIR": str(home / "examples"),
         "GRADIO_TEMP_DIR": str(home / "gradio"),
         "GRADIO_EXAMPLES_CACHE": str(home / "examples-cache"),
+        "PYTHONUNBUFFERED": "1",  # gradio prints what it caches: in the log at once
     }
     env.pop("FACE_FUSION_MODEL", None)
     options = ["--max_upload_mb", str(MAX_UPLOAD_MB), "--max_duration_s", str(MAX_DURATION_S)]

@@ -153,12 +153,15 @@ def test_too_large_file_is_refused_on_the_page(page, videos):
     page.get_by_text(f"exceed the maximum allowed size of {MAX_UPLOAD_MB:.1f}").first.wait_for()
 
 
-def test_clicking_an_example_loads_it_for_analysis(page):
-    page.get_by_text("Close-up: a slow zoom onto a face").click()
-    page.locator("#video-input video").first.wait_for()
-    page.get_by_role("button", name="Analyze").click()
-    wait_for_emotions(page)
-    page.locator("#faces img").nth(NUM_FRAMES - 1).wait_for()
+def test_clicking_an_example_shows_its_answer_without_analyze(browser, app_server):
+    """Examples are cached lazily: the first click anywhere computes the answer, every later click shows it."""
+    for _ in range(2):  # the second page gets the stored answer
+        with opened_page(browser, app_server.url) as page:
+            page.get_by_text("Close-up: a slow zoom onto a face").click()
+            page.locator("#video-input video").first.wait_for()
+            wait_for_emotions(page)
+            page.locator("#faces img").nth(NUM_FRAMES - 1).wait_for()
+    assert app_server.log_text().count("Caching examples at") == 1, "computed once, then served from the cache"
 
 
 @pytest.fixture(scope="module")
