@@ -432,3 +432,40 @@ def test_example_videos_are_real_h264_clips(tmp_path):
     mtimes = [path.stat().st_mtime_ns for path in paths]
     make_example_videos(tmp_path)
     assert [path.stat().st_mtime_ns for path in paths] == mtimes, "existing examples are kept, not rewritten"
+
+
+# ------------------------------------------------------------------------------------------------- MCP
+
+
+def test_mcp_server_offers_the_json_analysis_as_a_tool(app_server, videos):
+    """Agents call the page through Gradio's MCP server: the JSON endpoint is a tool that analyses a clip."""
+    import importlib.util
+
+    if importlib.util.find_spec("mcp") is None:
+        assert "No MCP server: the mcp package is not installed" in app_server.log_text()
+        pytest.skip("the mcp package (pip install 'gradio[mcp]') is not installed: the page runs without MCP")
+    import asyncio
+
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamablehttp_client
+
+    import base64
+
+    # The clip inline (Gradio's MCP server refuses to fetch URLs of this machine, as it should).
+    video_url = "data:video/mp4;base64," + base64.b64encode(videos["face"].read_bytes()).decode()
+
+    async def session_calls():
+        async with streamablehttp_client(app_server.url + "gradio_api/mcp/") as (read, write, _):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+                answer = await session.call_tool("analyze_json", {"video": video_url})
+                return tools, answer
+
+    tools, answer = asyncio.run(session_calls())
+    assert "analyze_json" in tools and "only the result JSON" in tools["analyze_json"].description
+    assert not answer.isError, answer.content
+    import ast
+
+    data = ast.literal_eval(answer.content[0].text)  # Gradio's MCP server writes the JSON output as a Python literal
+    assert list(data["traits"]) == TRAITS and set(data["emotions"]) == set(EMOTIONS)
