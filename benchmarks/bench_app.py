@@ -17,12 +17,11 @@ Usage:
 
 Without --model a tiny seeded face-fusion is exported to a temporary folder (seconds per call, so the overhead shows);
 `--production` exports the production architecture untrained instead, for the memory figures. Without --video the
-720p, 15 s, 30 fps benchmark clip of tests/videos.py is written.
+720p, 15 s, 30 fps benchmark clip of training/testing/videos.py is written.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -32,11 +31,13 @@ import threading
 import time
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))
+from training.cli import ArgumentParser, run_cli
+from training.testing.app_process import running_app
 
-from benchmarks.machine import describe, machine_info  # noqa: E402
-from tests.app_process import running_app  # noqa: E402
+from machine import describe, machine_info
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROG = "bench_app.py"
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
@@ -51,8 +52,8 @@ def seeded_model(folder: Path, production: bool) -> Path:
 
     from modeling import FaceFusionModel
     from modeling.processing_face_video import FaceVideoProcessor
-    from tests.tiny_configs import NUM_FRAMES, tiny_fusion_config
     from training.export_hub import export_model_repo
+    from training.testing.tiny_configs import NUM_FRAMES, tiny_fusion_config
 
     if production:
         config = AutoConfig.from_pretrained(PROJECT_ROOT / "hub_configs" / "face-fusion")
@@ -103,7 +104,8 @@ def bench(model: str, video: Path, repeats: int, warmup: int, concurrent: int, w
         startup_s = time.perf_counter() - started
         process, url = server.process, server.url
         idle_mb = rss_mb(process.pid)
-        pipe, fallback_reason = load_pipeline(Settings(model=model))  # loaded as the app loads it, called as the app calls it
+        # loaded as the app loads it, called as the app calls it
+        pipe, fallback_reason = load_pipeline(Settings(model=model))
         client = Client(url, verbose=False)
 
         def direct():
@@ -161,7 +163,7 @@ def load(model: str, video: Path, clients: int, requests: int, workdir: Path) ->
         def user():
             try:
                 client = Client(server.url, verbose=False)
-            except Exception as error:  # counted, like a failed request
+            except Exception as error:  # noqa: BLE001 - counted, like a failed request
                 with lock:
                     failures.extend([f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"] * requests)
                 return
@@ -169,7 +171,7 @@ def load(model: str, video: Path, clients: int, requests: int, workdir: Path) ->
                 begin = time.perf_counter()
                 try:
                     client.predict(handle_file(str(video)), api_name="/predict")
-                except Exception as error:
+                except Exception as error:  # noqa: BLE001 - every kind of failure is what is counted
                     with lock:
                         failures.append(f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:200]}")
                 else:
@@ -217,7 +219,7 @@ def summary(seconds: list[float]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     models = parser.add_mutually_exclusive_group()
     models.add_argument("--model", help="Hub id or folder (default: a tiny seeded model, exported to a temp folder)")
     models.add_argument("--production", action="store_true",
@@ -239,7 +241,7 @@ def main(argv: list[str] | None = None) -> dict:
         if args.video:
             video = Path(args.video)
         else:
-            from tests.videos import benchmark_video
+            from training.testing.videos import benchmark_video
 
             video = benchmark_video(workdir / "benchmark.mp4")
         measured = bench(model, video, args.repeats, args.warmup, args.concurrent, workdir)
@@ -247,9 +249,9 @@ def main(argv: list[str] | None = None) -> dict:
     direct_summary, server_summary = summary(measured["direct"]), summary(measured["server"]["seconds"])
     results = {
         "model": args.model or ("production architecture, untrained (hub_configs/face-fusion)" if args.production
-                                else "tiny seeded face-fusion (tests/tiny_configs.py)"),
+                                else "tiny seeded face-fusion (training/testing/tiny_configs.py)"),
         "untrained_fallback": measured["untrained_fallback"],
-        "video": args.video or "tests/videos.py benchmark_video: 1280x720, 15 s, 30 fps",
+        "video": args.video or "training/testing/videos.py benchmark_video: 1280x720, 15 s, 30 fps",
         "repeats": args.repeats,
         "direct": {**direct_summary, "seconds": measured["direct"]},
         "server": {**server_summary, **measured["server"]},
@@ -270,14 +272,14 @@ def main_load(args) -> dict:
         if args.video:
             video, described = Path(args.video), args.video
         else:
-            from tests.videos import benchmark_video
+            from training.testing.videos import benchmark_video
 
             video = benchmark_video(workdir / "benchmark_5s.mp4", seconds=5.0)
-            described = "tests/videos.py benchmark_video: 1280x720, 5 s, 30 fps"
+            described = "training/testing/videos.py benchmark_video: 1280x720, 5 s, 30 fps"
         measured = load(model, video, args.clients, args.requests, workdir)
     results = {
         "model": args.model or ("production architecture, untrained (hub_configs/face-fusion)" if args.production
-                                else "tiny seeded face-fusion (tests/tiny_configs.py)"),
+                                else "tiny seeded face-fusion (training/testing/tiny_configs.py)"),
         "video": described,
         **measured,
         "machine": machine_info(),
@@ -314,4 +316,4 @@ def table(results: dict) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(PROG, main))

@@ -16,8 +16,9 @@ Usage:
     python benchmarks/bench_extract.py [--videos 4] [--video clip.mp4] [--tiny | --model_config CONFIG]
                                        [--num_frames 30] [--batch_size N] [--num_workers N] [--json OUT]
 
-Without --video the 720p, 15 s, 30 fps clip of tests/videos.py is written (and copied `--videos` times). The default
-model is the production EmoNeXt-Base (hub_configs/emonext-base); --tiny uses the tests' tiny one for a quick run.
+Without --video the 720p, 15 s, 30 fps clip of training/testing/videos.py is written (and copied `--videos` times).
+The default model is the production EmoNeXt-Base (hub_configs/emonext-base); --tiny uses the tests' tiny one for a
+quick run.
 """
 
 from __future__ import annotations
@@ -31,15 +32,18 @@ import tempfile
 import time
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import cv2
+import numpy as np
+import torch
 
-from benchmarks.machine import describe, machine_info  # noqa: E402
+from training.cli import ArgumentParser, run_cli
+
+from machine import describe, machine_info
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROG = "bench_extract.py"
 
 STAGES = ("decode", "detect", "crop", "embed")
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
@@ -78,7 +82,7 @@ def naive_video(path: Path, model, num_frames: int, device: torch.device, cascad
 
     start = time.perf_counter()
     crops, previous = [], None
-    for frame, box in zip(frames, boxes):
+    for frame, box in zip(frames, boxes, strict=True):
         if box is not None:
             x, y, w, h = box
             face = cv2.cvtColor(frame[y : y + h, x : x + w], cv2.COLOR_BGR2RGB)
@@ -156,7 +160,7 @@ def build_model(args: argparse.Namespace, folder: Path):
     from modeling import EmoNeXtConfig, EmoNeXtModel
 
     if args.tiny:
-        from tests.tiny_configs import tiny_emonext_config
+        from training.testing.tiny_configs import tiny_emonext_config
 
         config = tiny_emonext_config()
     else:
@@ -169,7 +173,7 @@ def build_model(args: argparse.Namespace, folder: Path):
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--videos", type=int, default=4, help="how many videos each side extracts")
     parser.add_argument("--video", help="video file to time (default: the 720p, 15 s, 30 fps benchmark clip)")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of the generated clip")
@@ -191,7 +195,7 @@ def main(argv: list[str] | None = None) -> dict:
         if args.video:
             clip = Path(args.video)
         else:
-            from tests.videos import benchmark_video
+            from training.testing.videos import benchmark_video
 
             clip = benchmark_video(work / "clip.mp4", seconds=args.seconds)
         videos = []
@@ -206,11 +210,13 @@ def main(argv: list[str] | None = None) -> dict:
         width, height = _video_size(clip)
 
     results = {
-        "video": args.video or f"tests/videos.py benchmark_video: 1280x720, {args.seconds:g} s, 30 fps",
+        "video": args.video or f"training/testing/videos.py benchmark_video: 1280x720, {args.seconds:g} s, 30 fps",
         "video_size": [width, height],
         "videos": args.videos,
         "num_frames": args.num_frames,
-        "model": "tiny EmoNeXt (tests/tiny_configs.py)" if args.tiny else f"{args.model_config} (random weights)",
+        "model": (
+            "tiny EmoNeXt (training/testing/tiny_configs.py)" if args.tiny else f"{args.model_config} (random weights)"
+        ),
         "batch_size": ours["batch_size"],
         "naive": naive,
         "extraction": ours,
@@ -257,4 +263,4 @@ def table(results: dict) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(PROG, main))

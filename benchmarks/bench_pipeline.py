@@ -1,7 +1,7 @@
 """Video to prediction: the face-video-analysis pipeline beside the embedder alone, the naive loop and the floor.
 
-All in one process, on the same 720p 15 s clip (tests/videos.py's benchmark clip, a real photo moving over 450
-frames), with the production architecture (EmoNeXt-Base, 30 frames; random weights, which do not change speed):
+All in one process, on the same 720p 15 s clip (training/testing/videos.py's benchmark clip, a real photo moving over
+450 frames), with the production architecture (EmoNeXt-Base, 30 frames; random weights, which do not change speed):
 
 * `pipeline_s`: `pipeline("face-video-analysis")(clip)` end to end (decode, faces, embed, fuse, JSON);
 * `embedder_s`: EmoNeXt alone on the same 30 crops, at the pipeline's precision, memory format and batch size;
@@ -28,23 +28,26 @@ import tempfile
 import time
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
-from transformers import AutoConfig, pipeline  # noqa: E402
+import cv2
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+from transformers import AutoConfig, pipeline
 
-import modeling  # noqa: E402,F401  (registers the models and the pipeline task)
-from benchmarks.bench_extract import naive_video  # noqa: E402
-from benchmarks.machine import describe, machine_info  # noqa: E402
-from modeling import FaceFusionModel, FaceVideoProcessor  # noqa: E402
-from modeling.inference_precision import bf16_is_native, inference_autocast  # noqa: E402
-from tests.videos import benchmark_video  # noqa: E402
+import modeling  # noqa: F401 - registers the models and the pipeline task
+from modeling import FaceFusionModel, FaceVideoProcessor
+from modeling.inference_precision import precision_autocast
+from training.cli import ArgumentParser, run_cli
+from training.testing.videos import benchmark_video
+
+from bench_extract import naive_video
+from machine import describe, machine_info
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROG = "bench_pipeline.py"
 
 STAGE_ORDER = ("decode", "faces", "embed", "predict")
 
@@ -52,7 +55,7 @@ STAGE_ORDER = ("decode", "faces", "embed", "predict")
 def build_model_folder(folder: Path, tiny: bool) -> Path:
     """A saved FaceFusion (production size, or the tests' tiny one) with its processor."""
     if tiny:
-        from tests.tiny_configs import NUM_FRAMES, tiny_fusion_config
+        from training.testing.tiny_configs import NUM_FRAMES, tiny_fusion_config
 
         config, num_frames = tiny_fusion_config(), NUM_FRAMES
     else:
@@ -107,12 +110,12 @@ def embedder_flops(embedder, pixel_values: torch.Tensor) -> int:
 def peak_rss_mb(model_dir: Path, video: Path) -> float:
     """Peak resident memory of a fresh process that loads the pipeline and analyses `video` once."""
     code = (
-        "import resource, sys; sys.path.insert(0, sys.argv[3]); import modeling; from transformers import pipeline;"
+        "import resource, sys; import modeling; from transformers import pipeline;"
         "pipe = pipeline('face-video-analysis', model=sys.argv[1]); pipe(sys.argv[2]);"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code, str(model_dir), str(video), str(PROJECT_ROOT)],
+        [sys.executable, "-c", code, str(model_dir), str(video)],
         capture_output=True, text=True, check=True,
     )
     return float(done.stdout.strip().splitlines()[-1])
@@ -136,12 +139,12 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
     pixel_values = inputs["pixel_values"].contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
         def embed():
-            with inference_autocast(pipe.device, pipe.bf16):
+            with precision_autocast(pipe.precision, pipe.device):
                 chunks = pixel_values.split(pipe.embed_batch_size)
                 return torch.cat([model.embedder(chunk).pooler_output.float() for chunk in chunks])
 
         embedder_s, embeddings = timed(embed, args.repeats)
-        bf16_used = pipe.bf16 if pipe.bf16 is not None else bf16_is_native(pipe.device)
+        bf16_used = pipe.precision == "bf16"
         accuracy = {}
         if bf16_used:  # the accuracy cost of the speed: bf16 outputs against fp32 outputs on the same crops
             fp32 = model.embedder(pixel_values).pooler_output
@@ -151,7 +154,7 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
             accuracy = {
                 "embedding_min_cosine": float(torch.nn.functional.cosine_similarity(fp32, embeddings).min()),
                 "emotion_prob_max_abs_diff": float((out32.emotion_probs - out16.emotion_probs).abs().max()),
-                "trait_max_abs_diff": float((out32.traits - out16.traits).abs().max()),
+                "trait_max_abs_diff": float((out32.trait_logits - out16.trait_logits).abs().max()),
             }
 
         cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
@@ -191,7 +194,9 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
     if args.memory:
         clip_mb = peak_rss_mb(model_dir, video)
         hour_mb = peak_rss_mb(model_dir, long_video(workdir / "clip_720p_1h.mp4"))
-        results["memory"] = {"peak_rss_15s_mb": clip_mb, "peak_rss_1h_mb": hour_mb, "ratio_1h_vs_15s": hour_mb / clip_mb}
+        results["memory"] = {
+            "peak_rss_15s_mb": clip_mb, "peak_rss_1h_mb": hour_mb, "ratio_1h_vs_15s": hour_mb / clip_mb
+        }
     return results
 
 
@@ -220,7 +225,7 @@ def table(results: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tiny", action="store_true", help="the tests' tiny model (a quick smoke run)")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per measurement, after one warm-up")
     parser.add_argument("--memory", action="store_true", help="also the peak RSS for a 15 s and a one-hour clip")
@@ -236,4 +241,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(PROG, main))

@@ -20,6 +20,7 @@ from .modeling_face_transformer import (
     FaceTransformerOutput,
     TraitTransformerModel,
 )
+from .pipeline_face_video import HUB_TASK as FACE_VIDEO_HUB_TASK
 from .pipeline_face_video import TASK as FACE_VIDEO_TASK
 from .pipeline_face_video import FaceVideoAnalysisPipeline
 from .processing_face_video import FaceVideoError, FaceVideoProcessor, NoFaceFoundError, VideoDecodeError
@@ -41,6 +42,7 @@ def _register_auto_classes():
     AutoModelForImageClassification.register(EmoNeXtConfig, EmoNeXtForImageClassification, exist_ok=True)
     EmoNeXtForImageClassification.register_for_auto_class("AutoModelForImageClassification")
     FaceVideoProcessor.register_for_auto_class("AutoProcessor")
+    # Only the project's own task name here; the Hub repo's config carries FACE_VIDEO_HUB_TASK (see its comment).
     PIPELINE_REGISTRY.register_pipeline(
         FACE_VIDEO_TASK, pipeline_class=FaceVideoAnalysisPipeline, pt_model=AutoModel, type="video"
     )
@@ -71,4 +73,6 @@ __all__ = [
     "VideoDecodeError",
     "NoFaceFoundError",
     "FaceVideoAnalysisPipeline",
+    "FACE_VIDEO_TASK",
+    "FACE_VIDEO_HUB_TASK",
 ]

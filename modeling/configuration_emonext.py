@@ -6,7 +6,6 @@ from transformers import PreTrainedConfig
 
 from .configuration_face_transformer import EMOTION_LABELS
 
-
 # Stage depths and widths of timm's ConvNeXt variants (EmoNeXt's paper uses tiny to xlarge).
 CONVNEXT_ARCHITECTURES = {
     "convnext_atto": ((2, 2, 6, 2), (40, 80, 160, 320)),
@@ -21,7 +20,7 @@ CONVNEXT_ARCHITECTURES = {
 }
 
 
-@strict
+@strict(accept_kwargs=True)
 class EmoNeXtConfig(PreTrainedConfig):
     r"""
     Configuration of [`EmoNeXtModel`] and [`EmoNeXtForImageClassification`].
@@ -59,7 +58,9 @@ class EmoNeXtConfig(PreTrainedConfig):
     ```python
     >>> from modeling import EmoNeXtConfig, EmoNeXtModel
 
-    >>> config = EmoNeXtConfig(backbone="convnext_atto", depths=[1, 1, 1, 1], hidden_sizes=[8, 16, 32, 64], image_size=32)
+    >>> config = EmoNeXtConfig(
+    ...     backbone="convnext_atto", depths=[1, 1, 1, 1], hidden_sizes=[8, 16, 32, 64], image_size=32
+    ... )
     >>> model = EmoNeXtModel(config)
     >>> model.config.hidden_size
     64

@@ -8,7 +8,7 @@ from .configuration_emonext import EmoNeXtConfig
 from .configuration_face_transformer import EmotionTransformerConfig, TraitTransformerConfig
 
 
-@strict
+@strict(accept_kwargs=True)
 class FaceFusionConfig(PreTrainedConfig):
     r"""
     Composite configuration of [`FaceFusionModel`]. It holds the configurations of its three parts, so one
@@ -29,6 +29,10 @@ class FaceFusionConfig(PreTrainedConfig):
             Feed-forward width of the fusion encoders.
         hidden_dropout_prob (`float`, *optional*, defaults to 0.2):
             Dropout in the fusion layers.
+        hidden_act (`str`, *optional*, defaults to `"relu"`):
+            Activation of the fusion encoders' feed-forward blocks (`"relu"` or `"gelu"`).
+        layer_norm_eps (`float`, *optional*, defaults to 1e-5):
+            Epsilon of the fusion encoders' and the cross-attention's layer norms.
         emotion_loss_weight (`float`, *optional*, defaults to 1.0):
             Weight of the emotion loss when a batch carries emotion labels.
         trait_loss_weight (`float`, *optional*, defaults to 1.0):
@@ -61,6 +65,8 @@ class FaceFusionConfig(PreTrainedConfig):
     num_attention_heads: int = 8
     intermediate_size: int = 2048
     hidden_dropout_prob: float | int = 0.2
+    hidden_act: str = "relu"
+    layer_norm_eps: float = 1e-5
     emotion_loss_weight: float | int = 1.0
     trait_loss_weight: float | int = 1.0
     initializer_range: float = 0.02
@@ -89,7 +95,8 @@ class FaceFusionConfig(PreTrainedConfig):
             raise ValueError("the emotion and trait transformers must have the same hidden_size to be fused.")
         if self.hidden_size % self.num_attention_heads != 0:
             raise ValueError(
-                f"hidden_size ({self.hidden_size}) must be divisible by num_attention_heads ({self.num_attention_heads})."
+                f"hidden_size ({self.hidden_size}) must be divisible by num_attention_heads "
+                f"({self.num_attention_heads})."
             )
 
 

@@ -3,12 +3,11 @@
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 
-
 EMOTION_LABELS = ("neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise")
 TRAIT_LABELS = ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
 
 
-@strict
+@strict(accept_kwargs=True)
 class FaceTransformerConfig(PreTrainedConfig):
     r"""
     Shared configuration of the face-sequence transformer family: a sequence of per-frame face embeddings is
@@ -61,7 +60,7 @@ class FaceTransformerConfig(PreTrainedConfig):
             )
 
 
-@strict
+@strict(accept_kwargs=True)
 class EmotionTransformerConfig(FaceTransformerConfig):
     r"""
     Configuration of [`EmotionTransformerModel`]: predicts a 7-way emotion distribution (CMU-MOSEI) in the order
@@ -106,7 +105,7 @@ class EmotionTransformerConfig(FaceTransformerConfig):
             )
 
 
-@strict
+@strict(accept_kwargs=True)
 class TraitTransformerConfig(FaceTransformerConfig):
     r"""
     Configuration of [`TraitTransformerModel`]: regresses the five apparent-personality (OCEAN) traits of First

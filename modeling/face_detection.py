@@ -5,8 +5,8 @@ pixels):
 
 * ``HaarFaceDetector``: OpenCV's bundled frontal-face Haar cascade. Always available offline, no weights to fetch.
 * ``FaceAlignmentDetector``: the `face-alignment` package (S3FD or BlazeFace boxes, 68 FAN landmarks). Its weights
-  come from URLs on first use, so the processor only picks it when the files are already in
-  ``torch.hub.get_dir()/checkpoints`` (see ``face_alignment_weights_present``).
+  are read from ``torch.hub.get_dir()/checkpoints``; ``build_face_detector`` fetches them first when they are missing
+  (see ``face_alignment_weights.py``) and falls back to Haar, saying why, when they cannot be had.
 
 ``select_face_track`` links the per-frame boxes into tracks and returns the boxes of the most prominent face.
 ``eye_roll_angle`` turns 68 landmarks into the angle that levels the eyes.
@@ -15,7 +15,6 @@ pixels):
 from __future__ import annotations
 
 import inspect
-import os
 import threading
 from dataclasses import dataclass, field
 
@@ -23,13 +22,13 @@ import cv2
 import numpy as np
 import torch
 
-# File names face-alignment 1.4/1.5 stores in torch.hub's checkpoint folder (the basenames of its download URLs:
-# face_alignment.api.models_urls and the detectors' models_urls). Checked against the installed package by a test.
-FAN_2D_WEIGHTS = "2DFAN4-11f355bf06.pth.tar"
-FACE_ALIGNMENT_DETECTOR_WEIGHTS: dict[str, tuple[str, ...]] = {
-    "sfd": ("s3fd-619a316812.pth",),
-    "blazeface": ("blazeface.pth", "anchors.npy"),
-}
+from .face_alignment_weights import (
+    FACE_ALIGNMENT_DETECTOR_WEIGHTS,
+    FaceAlignmentWeightsUnavailable,
+    face_alignment_checkpoint_dir,
+    fetch_face_alignment_weights,
+    missing_face_alignment_weights,
+)
 
 # 68-point (iBUG 300-W) landmark indices of the two eyes: 36-41 is the eye on the image's left.
 LEFT_EYE = slice(36, 42)
@@ -40,34 +39,6 @@ MAX_ROLL_DEGREES = 45.0
 # Tracking compares every track with every box; a crowd (or a detector gone wrong) is cut to its most confident
 # faces, which is where the one person a video is about will be.
 MAX_FACES_PER_FRAME = 20
-
-
-def face_alignment_checkpoint_dir() -> str:
-    """The folder face-alignment downloads its weights into: ``$TORCH_HOME/hub/checkpoints`` by default."""
-    return os.path.join(torch.hub.get_dir(), "checkpoints")
-
-
-def missing_face_alignment_weights(detector: str = "sfd") -> list[str]:
-    """The FAN and ``detector`` weight files not yet in ``face_alignment_checkpoint_dir()`` (file names)."""
-    folder = face_alignment_checkpoint_dir()
-    names = (FAN_2D_WEIGHTS, *FACE_ALIGNMENT_DETECTOR_WEIGHTS[detector])
-    return [name for name in names if not os.path.isfile(os.path.join(folder, name))]
-
-
-def face_alignment_weights_present(detector: str = "sfd") -> bool:
-    """Whether face-alignment can be built with ``detector`` without any download.
-
-    Args:
-        detector: face-alignment detector name ("sfd" or "blazeface").
-
-    Returns:
-        True when the package imports and the FAN and detector weight files are already on disk.
-    """
-    try:
-        import face_alignment  # noqa: F401
-    except ImportError:
-        return False
-    return not missing_face_alignment_weights(detector)
 
 
 def _downscale(frame: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
@@ -108,7 +79,7 @@ class HaarFaceDetector:
         self.min_neighbors = min_neighbors
         self.min_size_fraction = min_size_fraction
         self._per_thread = threading.local()
-        self.cascade  # fail here, not on the first video, if OpenCV's file is missing
+        _ = self.cascade  # fail here, not on the first video, if OpenCV's file is missing
 
     @property
     def cascade(self) -> cv2.CascadeClassifier:
@@ -217,6 +188,40 @@ class FaceAlignmentDetector:
         return np.stack(points).astype(np.float32) if points else np.zeros((0, 68, 2), np.float32)
 
 
+def build_face_detector(
+    face_detector: str = "auto", face_alignment_detector: str = "sfd", device: str = "cpu", max_side: int = 640
+) -> tuple[HaarFaceDetector | FaceAlignmentDetector, str | None]:
+    """The detector a processor setting asks for, fetching face-alignment's weights when they are missing.
+
+    Args:
+        face_detector: "auto" (face-alignment, fetching its weights when missing; Haar when they cannot be had),
+            "face_alignment" (the same, but an error instead of the fallback) or "haar".
+        face_alignment_detector: face-alignment's box detector, "sfd" or "blazeface".
+        device: torch device for face-alignment's networks.
+        max_side: Frames are shrunk to this longer side before detection.
+
+    Returns:
+        The detector and, when "auto" fell back to Haar, the sentence saying why (else None).
+
+    Raises:
+        ValueError: "face_alignment" was asked for and its weights are neither on disk nor downloadable.
+    """
+    if face_detector == "haar":
+        return HaarFaceDetector(max_side), None
+    try:
+        fetch_face_alignment_weights(face_alignment_detector)
+    except FaceAlignmentWeightsUnavailable as error:
+        if face_detector == "face_alignment":
+            missing = ", ".join(missing_face_alignment_weights(face_alignment_detector))
+            raise ValueError(
+                f"face_detector='face_alignment' needs face-alignment's weight files {missing} in "
+                f"{face_alignment_checkpoint_dir()}, which could not be fetched: {error.reason}; use "
+                "face_detector='haar' to run without them."
+            ) from error
+        return HaarFaceDetector(max_side), str(error)
+    return FaceAlignmentDetector(face_alignment_detector, device, max_side), None
+
+
 # face-alignment's FAN input convention (face_alignment.utils): a 256 px square of side 200 * scale around a centre
 # shifted up by 12% of the box height, with scale = (box width + height) / the detector's reference scale.
 _FAN_RESOLUTION = 256
@@ -282,7 +287,75 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
-def _same_face(previous: np.ndarray, box: np.ndarray) -> float:
+# Two boxes are one person only when their faces also look alike: a hard cut to someone else at the same place must
+# start a new track. Similarity is the lower of a HOG correlation (the face's shape: on real photos the same face over
+# seconds of motion and zoom scores above 0.85, different people's faces below 0.65) and a hue-saturation histogram
+# correlation (skin and hair colour).
+SAME_PERSON_MIN_SIMILARITY = 0.65
+_HOG_SIDE = 48
+_HOG = cv2.HOGDescriptor((_HOG_SIDE, _HOG_SIDE), (16, 16), (8, 8), (8, 8), 9)
+_HOG_LENGTH = int(_HOG.getDescriptorSize())
+_HUE_BINS, _SATURATION_BINS = 8, 4
+# people="all" keeps a person seen in at least this many sampled frames, with a median face side of at least this
+# fraction of the frame's shorter side (the main person is always kept).
+MIN_PERSON_FRAMES = 3
+MIN_PERSON_FACE_FRACTION = 0.05
+# A track is taken for a face when the second detector (eyes inside the box) confirms it on at least half of the
+# frames checked; the largest few detections of each track are checked.
+FACE_CHECK_FRAMES = 3
+_eye_cascades = threading.local()  # one per thread: a cascade's detectMultiScale is not safe to share between threads
+
+
+def face_appearance(frame: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """What a face looks like, for telling people apart: the standardised HOG of the box's inner part (48 px square)
+    followed by its standardised hue-saturation histogram (32 values)."""
+    height, width = frame.shape[:2]
+    x1, y1, x2, y2 = (float(v) for v in box[:4])
+    w, h = x2 - x1, y2 - y1  # the inner part: less background and hair, which change with pose
+    left, right = int(np.clip(x1 + 0.1 * w, 0, width - 1)), int(np.clip(x2 - 0.1 * w, 1, width))
+    top, bottom = int(np.clip(y1 + 0.1 * h, 0, height - 1)), int(np.clip(y2 - 0.05 * h, 1, height))
+    region = np.ascontiguousarray(frame[top : max(bottom, top + 1), left : max(right, left + 1)])
+    side = (_HOG_SIDE, _HOG_SIDE)
+    grey = cv2.resize(cv2.cvtColor(region, cv2.COLOR_RGB2GRAY), side, interpolation=cv2.INTER_AREA)
+    hsv = cv2.cvtColor(region, cv2.COLOR_RGB2HSV)
+    histogram = cv2.calcHist([hsv], [0, 1], None, [_HUE_BINS, _SATURATION_BINS], [0, 180, 0, 256])
+    return np.concatenate([_standardised(_HOG.compute(grey)), _standardised(histogram)])
+
+
+def _standardised(values: np.ndarray) -> np.ndarray:
+    flat = values.astype(np.float64).ravel()
+    flat = flat - flat.mean()
+    norm = np.linalg.norm(flat)
+    return flat / norm if norm > 1e-9 else flat
+
+
+def appearance_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """In [-1, 1]: the lower of the HOG and the colour-histogram correlations of two ``face_appearance``s."""
+    cut = _HOG_LENGTH
+    histogram = float(a[cut:] @ b[cut:]) if np.any(a[cut:]) and np.any(b[cut:]) else 1.0  # flat: one colour, equal
+    return min(float(a[:cut] @ b[:cut]), histogram)
+
+
+def has_eyes(frame: np.ndarray, box: np.ndarray) -> bool:
+    """Whether OpenCV's eye cascade finds an eye in the upper part of ``box``: a second detector's word on a face."""
+    eye_cascade = getattr(_eye_cascades, "cascade", None)
+    if eye_cascade is None:
+        eye_cascade = _eye_cascades.cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_eye.xml")
+    height, width = frame.shape[:2]
+    x1, y1, x2, y2 = (int(round(float(v))) for v in box[:4])
+    x1, y1, x2 = max(x1, 0), max(y1, 0), min(x2, width)
+    y2 = min(y1 + int(0.6 * (box[3] - box[1])), height)
+    if x2 - x1 < 12 or y2 - y1 < 8:
+        return False
+    region = cv2.cvtColor(frame[y1:y2, x1:x2], cv2.COLOR_RGB2GRAY)
+    side = max(region.shape[1], 1)
+    if side > 160:  # eyes are found at any face size; small regions are faster
+        region = cv2.resize(region, (160, max(1, round(region.shape[0] * 160 / side))), interpolation=cv2.INTER_AREA)
+    smallest = max(5, round(0.1 * region.shape[1]))
+    return len(eye_cascade.detectMultiScale(region, 1.1, 3, minSize=(smallest, smallest))) > 0
+
+
+def _same_place(previous: np.ndarray, box: np.ndarray) -> float:
     """A match cost in [0, 2) when ``box`` plausibly continues the face ``previous``, else inf.
 
     Sampled frames can be a second apart, so overlap alone is too strict: a box also matches when its centre moved
@@ -304,60 +377,124 @@ def _same_face(previous: np.ndarray, box: np.ndarray) -> float:
 
 @dataclass
 class FaceTrack:
-    """One face followed across sampled frames: frame index -> [x1, y1, x2, y2, score]."""
+    """One person followed across sampled frames.
+
+    Attributes:
+        boxes: Frame index -> [x1, y1, x2, y2, score] where this person was detected.
+        looks: Frame index -> ``face_appearance`` (when frames were given to the linking).
+        face_score: Share of checked frames where a second detector confirmed a face (1.0 when not checked).
+        track_id: Order of first appearance, from 0.
+    """
 
     boxes: dict[int, np.ndarray] = field(default_factory=dict)
+    looks: dict[int, np.ndarray] = field(default_factory=dict)
+    face_score: float = 1.0
+    track_id: int = 0
 
     @property
     def last(self) -> np.ndarray:
         return self.boxes[max(self.boxes)]
 
+    @property
+    def is_face(self) -> bool:
+        return self.face_score >= 0.5
+
     def prominence(self) -> float:
-        """Frames covered x median area x mean detector score: a big face seen often wins over a brief one."""
+        """Frames seen x median area x mean detector score: a big, confident face seen often wins over a brief one."""
         rows = np.stack(list(self.boxes.values()))
         areas = (rows[:, 2] - rows[:, 0]) * (rows[:, 3] - rows[:, 1])
         return float(len(rows) * np.median(areas) * rows[:, 4].mean())
 
+    def median_side(self) -> float:
+        """Median of sqrt(box area) over the frames seen, in pixels."""
+        rows = np.stack(list(self.boxes.values()))
+        return float(np.median(np.sqrt((rows[:, 2] - rows[:, 0]) * (rows[:, 3] - rows[:, 1]))))
 
-def link_tracks(detections: list[np.ndarray]) -> list[FaceTrack]:
-    """Link per-frame boxes into tracks, greedily by match cost; a track survives frames where it was missed."""
+    def rank(self) -> tuple[bool, float]:
+        """Sort key, highest first: confirmed faces before unconfirmed detections, then prominence."""
+        return self.is_face, self.prominence()
+
+    def box_array(self, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
+        """``boxes`` (T, 4) float32, zeros where the person was not seen, and ``found`` (T,) bool."""
+        boxes = np.zeros((num_frames, 4), np.float32)
+        found = np.zeros(num_frames, bool)
+        for t, box in self.boxes.items():
+            boxes[t], found[t] = box[:4], True
+        return boxes, found
+
+
+def link_tracks(detections: list[np.ndarray], frames: np.ndarray | None = None) -> list[FaceTrack]:
+    """Link per-frame boxes into tracks, greedily by match cost; a track survives frames where it was missed.
+
+    A box continues a track when it is near the track's last box and, given ``frames``, when its face looks like the
+    track's last seen face (``SAME_PERSON_MIN_SIMILARITY``), so a cut to another person at the same place starts a
+    new track.
+    """
     tracks: list[FaceTrack] = []
     for t, boxes in enumerate(detections):
-        pairs = sorted(
-            (_same_face(track.last, box), ti, bi) for ti, track in enumerate(tracks) for bi, box in enumerate(boxes)
-        )
+        looks = [face_appearance(frames[t], box) for box in boxes] if frames is not None else [None] * len(boxes)
+        pairs = []
+        for ti, track in enumerate(tracks):
+            for bi, box in enumerate(boxes):
+                cost = _same_place(track.last, box)
+                if np.isfinite(cost) and looks[bi] is not None and track.looks:
+                    if appearance_similarity(track.looks[max(track.looks)], looks[bi]) < SAME_PERSON_MIN_SIMILARITY:
+                        cost = np.inf
+                pairs.append((cost, ti, bi))
+        pairs.sort(key=lambda pair: pair[0])
         used_tracks: set[int] = set()
         used_boxes: set[int] = set()
         for cost, ti, bi in pairs:
             if np.isfinite(cost) and ti not in used_tracks and bi not in used_boxes:
                 tracks[ti].boxes[t] = boxes[bi]
+                if looks[bi] is not None:
+                    tracks[ti].looks[t] = looks[bi]
                 used_tracks.add(ti)
                 used_boxes.add(bi)
-        tracks.extend(FaceTrack({t: box}) for bi, box in enumerate(boxes) if bi not in used_boxes)
+        for bi, box in enumerate(boxes):
+            if bi not in used_boxes:
+                look = {t: looks[bi]} if looks[bi] is not None else {}
+                tracks.append(FaceTrack({t: box}, look, track_id=len(tracks)))
     return tracks
 
 
-def select_face_track(detections: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Boxes of the most prominent face on every frame.
+def check_faces(tracks: list[FaceTrack], frames: np.ndarray) -> None:
+    """Set each track's ``face_score``: the share of its largest ``FACE_CHECK_FRAMES`` boxes with eyes inside."""
+    for track in tracks:
+        rows = sorted(track.boxes.items(), key=lambda item: -(item[1][2] - item[1][0]) * (item[1][3] - item[1][1]))
+        checked = rows[:FACE_CHECK_FRAMES]
+        track.face_score = float(np.mean([has_eyes(frames[t], box) for t, box in checked]))
+
+
+def find_face_tracks(detections: list[np.ndarray], frames: np.ndarray | None = None) -> list[FaceTrack]:
+    """Every person's track, most prominent confirmed face first.
 
     Args:
         detections: Per frame, all detected faces as a (k, 5) array [x1, y1, x2, y2, score].
+        frames: The (T, H, W, 3) RGB frames the boxes are on. With them, tracks are also linked by appearance and
+            checked for eyes; without them, by position alone and every track counts as a face.
+    """
+    tracks = link_tracks([_most_confident(_as_boxes(d), MAX_FACES_PER_FRAME) for d in detections], frames)
+    if frames is not None:
+        check_faces(tracks, frames)
+    return sorted(tracks, key=FaceTrack.rank, reverse=True)
+
+
+def select_face_track(
+    detections: list[np.ndarray], frames: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes of the video's main person: the most prominent track confirmed as a face.
+
+    Args:
+        detections: Per frame, all detected faces as a (k, 5) array [x1, y1, x2, y2, score].
+        frames: The frames, for appearance linking and the face check (see ``find_face_tracks``).
 
     Returns:
-        ``boxes`` (T, 4) float32 and ``found`` (T,) bool. Frames where the chosen face was not detected reuse the
-        box of the nearest frame where it was (the earlier one on a tie). With no face anywhere, ``found`` is all
-        False and ``boxes`` all zeros.
+        ``boxes`` (T, 4) float32 and ``found`` (T,) bool. Frames where that person was not detected have
+        ``found`` False and an all-zero box: nothing of another scene is taken for them. With no face anywhere,
+        ``found`` is all False.
     """
-    num = len(detections)
-    boxes = np.zeros((num, 4), np.float32)
-    found = np.zeros(num, bool)
-    tracks = link_tracks([_most_confident(_as_boxes(d), MAX_FACES_PER_FRAME) for d in detections])
+    tracks = find_face_tracks(detections, frames)
     if not tracks:
-        return boxes, found
-    best = max(tracks, key=FaceTrack.prominence)
-    seen = np.array(sorted(best.boxes))
-    for t in range(num):
-        nearest = int(seen[np.argmin(np.abs(seen - t))])
-        boxes[t] = best.boxes[nearest][:4]
-    found[seen] = True
-    return boxes, found
+        return np.zeros((len(detections), 4), np.float32), np.zeros(len(detections), bool)
+    return tracks[0].box_array(len(detections))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import timm
 import torch
 import torch.nn.functional as F
+from timm.models import checkpoint_seq
 from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
@@ -115,6 +116,8 @@ class EmoNeXtPreTrainedModel(PreTrainedModel):
     base_model_prefix = "emonext"
     main_input_name = "pixel_values"
     input_modalities = ("image",)
+    # Activation checkpointing through timm: see `EmoNeXtModel.gradient_checkpointing`.
+    supports_gradient_checkpointing = True
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module):
@@ -157,6 +160,19 @@ class EmoNeXtModel(EmoNeXtPreTrainedModel):
             drop_path_rate=config.drop_path_rate,
         )
 
+    @property
+    def gradient_checkpointing(self) -> bool:
+        """Whether each ConvNeXt stage recomputes its blocks in the backward pass instead of keeping their activations.
+
+        transformers' `gradient_checkpointing_enable()` (and `TrainingArguments(gradient_checkpointing=True)`) set it;
+        it is timm's own switch, `set_grad_checkpointing`, on the backbone's stages.
+        """
+        return any(stage.grad_checkpointing for stage in self.backbone.stages)
+
+    @gradient_checkpointing.setter
+    def gradient_checkpointing(self, enable: bool) -> None:
+        self.backbone.set_grad_checkpointing(enable)
+
     def load_pretrained_backbone(self):
         """Copies timm's ImageNet weights for `config.backbone` into the backbone (downloads through the Hub cache)."""
         pretrained = self._create_backbone(self.config, pretrained=True)
@@ -175,7 +191,10 @@ class EmoNeXtModel(EmoNeXtPreTrainedModel):
             hidden_states = stage.downsample(hidden_states)
             if index > 0:
                 hidden_states = self.squeeze_excitations[index - 1](hidden_states)
-            hidden_states = stage.blocks(hidden_states)
+            if stage.grad_checkpointing and self.training and torch.is_grad_enabled():
+                hidden_states = checkpoint_seq(stage.blocks, hidden_states)  # what timm's stage.forward does
+            else:
+                hidden_states = stage.blocks(hidden_states)
         hidden_states = self.backbone.norm_pre(hidden_states)
         pooled = self.backbone.forward_head(hidden_states, pre_logits=True)
         return BaseModelOutputWithPoolingAndNoAttention(last_hidden_state=hidden_states, pooler_output=pooled)
@@ -193,7 +212,8 @@ class EmoNeXtForImageClassification(EmoNeXtPreTrainedModel):
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         """Also maps `AutoModel` in the saved remote code, so a FER checkpoint loads as an embedder anywhere."""
-        self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), "AutoModel": "modeling_emonext.EmoNeXtModel"}
+        auto_map = getattr(self.config, "auto_map", None) or {}
+        self.config.auto_map = {**auto_map, "AutoModel": "modeling_emonext.EmoNeXtModel"}
         return super().save_pretrained(save_directory, *args, **kwargs)
 
     def forward(

@@ -7,6 +7,7 @@ shared MLP, and read out by an emotion head and a trait head. Unlike the origina
 over whole frame sequences, not over one pooled token per branch (where softmax over a single key is always 1).
 """
 
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -20,6 +21,7 @@ from .modeling_emonext import EmoNeXtModel
 from .modeling_face_transformer import (
     EmotionTransformerModel,
     TraitTransformerModel,
+    encoder_layers,
     frame_mask_or_all,
     masked_mean,
     weighted_kl_divergence,
@@ -33,7 +35,8 @@ class FaceFusionOutput(ModelOutput):
         loss (`torch.FloatTensor`, *optional*): weighted sum of the losses of the labels given.
         emotion_logits (`torch.FloatTensor` of shape `(batch_size, 7)`): emotion scores before softmax.
         emotion_probs (`torch.FloatTensor` of shape `(batch_size, 7)`): the emotion distribution.
-        traits (`torch.FloatTensor` of shape `(batch_size, 5)`): OCEAN trait scores (trained on [0, 1]).
+        trait_logits (`torch.FloatTensor` of shape `(batch_size, 5)`): OCEAN trait scores (trained on [0, 1]; the
+            trait transformer's `logits`, named like `emotion_logits`).
         emotion_loss (`torch.FloatTensor`, *optional*): the class-weighted KL divergence, when emotion labels are given.
         trait_loss (`torch.FloatTensor`, *optional*): the mean squared error, when trait labels are given.
         frame_embeddings (`torch.FloatTensor` of shape `(batch_size, num_frames, embedding_dim)`): the embedder's
@@ -43,10 +46,16 @@ class FaceFusionOutput(ModelOutput):
     loss: torch.FloatTensor | None = None
     emotion_logits: torch.FloatTensor | None = None
     emotion_probs: torch.FloatTensor | None = None
-    traits: torch.FloatTensor | None = None
+    trait_logits: torch.FloatTensor | None = None
     emotion_loss: torch.FloatTensor | None = None
     trait_loss: torch.FloatTensor | None = None
     frame_embeddings: torch.FloatTensor | None = None
+
+    @property
+    def traits(self) -> torch.FloatTensor | None:
+        """Deprecated name of `trait_logits`."""
+        warnings.warn("FaceFusionOutput.traits is deprecated; use trait_logits.", FutureWarning, stacklevel=2)
+        return self.trait_logits
 
 
 class FaceFusionEncoder(nn.Module):
@@ -54,16 +63,7 @@ class FaceFusionEncoder(nn.Module):
 
     def __init__(self, config: FaceFusionConfig):
         super().__init__()
-        self.layers = nn.ModuleList(
-            nn.TransformerEncoderLayer(
-                d_model=config.hidden_size,
-                nhead=config.num_attention_heads,
-                dim_feedforward=config.intermediate_size,
-                dropout=config.hidden_dropout_prob,
-                batch_first=True,
-            )
-            for _ in range(config.num_fusion_layers)
-        )
+        self.layers = encoder_layers(config, config.num_fusion_layers)
 
     def forward(self, hidden_states: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
@@ -80,7 +80,7 @@ class FaceFusionCrossAttention(nn.Module):
             config.hidden_size, config.num_attention_heads, dropout=config.hidden_dropout_prob, batch_first=True
         )
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
-        self.norm = nn.LayerNorm(config.hidden_size)
+        self.norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
     def forward(self, query: torch.Tensor, context: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
         attended, _ = self.attention(query, context, context, key_padding_mask=padding_mask, need_weights=False)
@@ -210,7 +210,7 @@ class FaceFusionModel(FaceFusionPreTrainedModel):
         pooled = torch.cat([masked_mean(fused_traits, attention_mask), masked_mean(fused_emotions, attention_mask)], -1)
         shared = self.shared_mlp(pooled)
         emotion_logits = self.emotion_head(shared)
-        traits = self.trait_head(shared)
+        trait_logits = self.trait_head(shared)
 
         emotion_loss = trait_loss = None
         losses = []
@@ -220,13 +220,13 @@ class FaceFusionModel(FaceFusionPreTrainedModel):
             emotion_loss = weighted_kl_divergence(emotion_logits, emotion_labels, weights)
             losses.append(self.config.emotion_loss_weight * emotion_loss)
         if trait_labels is not None:
-            trait_loss = F.mse_loss(traits.float(), trait_labels.float())
+            trait_loss = F.mse_loss(trait_logits.float(), trait_labels.float())
             losses.append(self.config.trait_loss_weight * trait_loss)
         return FaceFusionOutput(
             loss=sum(losses) if losses else None,
             emotion_logits=emotion_logits,
             emotion_probs=emotion_logits.float().softmax(dim=-1),
-            traits=traits,
+            trait_logits=trait_logits,
             emotion_loss=emotion_loss,
             trait_loss=trait_loss,
             frame_embeddings=frame_embeddings,

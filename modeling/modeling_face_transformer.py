@@ -18,6 +18,28 @@ from transformers.utils import ModelOutput
 from .configuration_face_transformer import EmotionTransformerConfig, FaceTransformerConfig, TraitTransformerConfig
 
 
+def encoder_layers(config, num_layers: int) -> nn.ModuleList:
+    """`num_layers` post-LN transformer encoder layers (batch first), the block of the sequence models and the fusion.
+
+    Args:
+        config: A config with `hidden_size`, `num_attention_heads`, `intermediate_size`, `hidden_dropout_prob`,
+            `hidden_act` and `layer_norm_eps` ([`FaceTransformerConfig`] or [`FaceFusionConfig`]).
+        num_layers: How many layers.
+    """
+    return nn.ModuleList(
+        nn.TransformerEncoderLayer(
+            d_model=config.hidden_size,
+            nhead=config.num_attention_heads,
+            dim_feedforward=config.intermediate_size,
+            dropout=config.hidden_dropout_prob,
+            activation=config.hidden_act,
+            layer_norm_eps=config.layer_norm_eps,
+            batch_first=True,
+        )
+        for _ in range(num_layers)
+    )
+
+
 def weighted_kl_divergence(logits: torch.Tensor, target: torch.Tensor, class_weights: torch.Tensor | None = None):
     """Class-weighted KL(target || softmax(logits)), summed over classes and averaged over the batch.
 
@@ -70,18 +92,7 @@ class FaceTransformerEncoder(nn.Module):
         super().__init__()
         self.projection = nn.Linear(config.embedding_dim, config.hidden_size)
         self.position_embeddings = nn.Parameter(torch.zeros(1, config.max_frames, config.hidden_size))
-        self.layers = nn.ModuleList(
-            nn.TransformerEncoderLayer(
-                d_model=config.hidden_size,
-                nhead=config.num_attention_heads,
-                dim_feedforward=config.intermediate_size,
-                dropout=config.hidden_dropout_prob,
-                activation=config.hidden_act,
-                layer_norm_eps=config.layer_norm_eps,
-                batch_first=True,
-            )
-            for _ in range(config.num_hidden_layers)
-        )
+        self.layers = encoder_layers(config, config.num_hidden_layers)
 
     def forward(self, frame_embeddings: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         num_frames = frame_embeddings.shape[1]
@@ -175,4 +186,5 @@ __all__ = [
     "TraitTransformerModel",
     "weighted_kl_divergence",
     "masked_mean",
+    "encoder_layers",
 ]

@@ -15,13 +15,17 @@ emotion timeline, the same fusion on the same embeddings with the frame mask res
 
 from __future__ import annotations
 
+import collections
+import itertools
 import logging
 import os
 import tempfile
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -31,12 +35,19 @@ from PIL import Image
 from transformers import Pipeline
 
 from .inference_batching import default_embed_batch_size
-from .inference_precision import inference_autocast
-from .processing_face_video import FaceVideoError, FaceVideoProcessor, VideoDecodeError
+from .inference_precision import precision_autocast, precision_setting, resolve_precision
+from .processing_face_video import FaceVideoProcessor, VideoDecodeError
+from .weights_fingerprint import weights_fingerprint
 
 logger = logging.getLogger(__name__)
 
 TASK = "face-video-analysis"
+# The task key the Hub repo's config.json registers this pipeline under (`custom_pipelines`): the Hub's snippet for
+# a `pipeline_tag: video-classification` model is `pipeline("video-classification", model=..., trust_remote_code=True)`,
+# and transformers takes a task found in `custom_pipelines` before its built-in one. It is the repo's only key, so
+# `pipeline(model=...)` without a task picks it too. Locally (`import modeling`) the pipeline stays registered as
+# TASK only: registering it as video-classification would replace transformers' own pipeline for every model.
+HUB_TASK = "video-classification"
 PROGRESS_STAGES = ("decode", "faces", "embed", "predict")
 # Where each stage starts on the 0 -> 1 progress scale (embedding dominates on a CPU; detection is next).
 _STAGE_START = {"decode": 0.0, "faces": 0.1, "embed": 0.3, "predict": 0.9}
@@ -44,6 +55,7 @@ _PREPROCESS_SHARE = _STAGE_START["embed"]
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
 DOWNLOAD_TIMEOUT_S = 30.0
 ProgressCallback = Callable[[str, float], Any]
+_PREFETCH_THREAD = "face-video-prefetch"
 
 
 class VideoDownloadError(VideoDecodeError):
@@ -60,8 +72,10 @@ class FaceVideoAnalysisPipeline(Pipeline):
     Construction arguments (besides the usual `model`, `device`):
         embed_batch_size (`int`, *optional*): Face crops embedded per forward pass. Defaults to 8 on the CPU
             (cache-friendly, see `inference_batching.py`) and 32 on a GPU (a 30-frame clip in one pass).
-        bf16 (`bool`, *optional*): bf16 autocast for embedding. Defaults to on where the device computes bf16
-            natively (CUDA, AVX-512 BF16 or AMX CPUs) and off elsewhere (see `inference_precision.py`).
+        precision (`str`, *optional*): "auto", "fp32" or "bf16": the embedder's compute precision (bf16 autocast or
+            none). Defaults to `$FACE_FUSION_PRECISION`, else "auto": bf16 where the device computes it natively
+            (CUDA, AVX-512 BF16 or AMX CPUs), fp32 elsewhere (see `inference_precision.py`). Can also be given per
+            call.
 
     Call arguments:
         inputs: A video as a file path, an `http(s)://` URL or the file's bytes; or a list of them (one result each;
@@ -73,6 +87,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
             window of that many consecutive sampled frames (windows without a face are left out).
         return_face_crops (`bool`, *optional*, defaults to False): Adds `"face_crops"`, the PIL crops the model saw
             (not JSON-serialisable).
+        precision (`str`, *optional*): "auto", "fp32" or "bf16" for this call. Defaults to the pipeline's.
         progress_callback (`Callable[[str, float], Any]`, *optional*): Called as `(stage, fraction)` when each
             stage starts ("decode", "faces", "embed" (once per embedded chunk), "predict") and with ("predict", 1.0)
             at the end. `fraction` is the share of the whole call done so far (over all videos of a list), never
@@ -83,7 +98,9 @@ class FaceVideoAnalysisPipeline(Pipeline):
         most likely first), `traits` ({name: score in [0, 1]} in OCEAN order), `frames` (per sampled frame: `index`
         in the video, `timestamp` in seconds, face `box` [x1, y1, x2, y2] in pixels or None, `face_found`),
         `timeline` (only with `timeline_window`), `video` (`duration`, `fps`, `width`, `height`,
-        `num_frames_sampled`, `faces_found`) and `model` (`name_or_path`, `revision`).
+        `num_frames_sampled`, `faces_found`, and `frames_repeated` and `frames_missing`: how many samples repeat the
+        previous sample's frame, and how many stand in for a frame the decoder could not give), `precision` ("fp32" or
+        "bf16", what the embedder ran at) and `model` (`name_or_path`, `revision`, `embedder_weights_sha256`).
 
     Raises:
         VideoDecodeError: Missing, empty, non-video, truncated or undownloadable input (message names the file).
@@ -117,8 +134,9 @@ class FaceVideoAnalysisPipeline(Pipeline):
                 f"{model.config.num_frames}."
             )
         embed_batch_size = kwargs.pop("embed_batch_size", None)
-        self.bf16 = kwargs.pop("bf16", None)  # None: bf16 autocast where the hardware has native bf16
+        precision = kwargs.pop("precision", None)  # None: $FACE_FUSION_PRECISION, else "auto"
         super().__init__(model=model, processor=processor, **kwargs)
+        self.precision = resolve_precision(precision, self.device)  # "fp32" | "bf16", recorded in every result
         if embed_batch_size is None:
             embed_batch_size = default_embed_batch_size(self.device, 32)  # on a GPU, a 30-frame clip in one pass
         if int(embed_batch_size) < 1:
@@ -128,6 +146,15 @@ class FaceVideoAnalysisPipeline(Pipeline):
         self.model.embedder.to(memory_format=torch.channels_last)  # faster convolutions on CPU and GPU
         self.revision = loaded_revision(self.model.name_or_path)
         self._processors: dict[tuple[int, str], FaceVideoProcessor] = {}
+        self._thread_processors = threading.local()  # the prefetch threads' own processors
+        self._embedder_fingerprint: str | None = None
+
+    @property
+    def embedder_fingerprint(self) -> str:
+        """SHA-256 of the embedder's weights (computed on first use: about a second for EmoNeXt-Base)."""
+        if self._embedder_fingerprint is None:
+            self._embedder_fingerprint = weights_fingerprint(self.model.embedder)
+        return self._embedder_fingerprint
 
     # ------------------------------------------------------------------------------------------------ parameters
 
@@ -137,6 +164,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
         face_detector: str | None = None,
         timeline_window: int | None = None,
         return_face_crops: bool | None = None,
+        precision: str | None = None,
         progress_callback: ProgressCallback | None = None,
         **unknown,
     ):
@@ -158,22 +186,33 @@ class FaceVideoAnalysisPipeline(Pipeline):
             forward["timeline_window"] = int(timeline_window)
         if return_face_crops is not None:
             preprocess["return_face_crops"] = postprocess["return_face_crops"] = bool(return_face_crops)
+        if precision is not None:
+            forward["precision"] = resolve_precision(precision_setting(precision), self.device)
         if progress_callback is not None:
             preprocess["progress_callback"] = forward["progress_callback"] = progress_callback
             postprocess["progress_callback"] = progress_callback
         return preprocess, forward, postprocess
 
     def processor_for(self, num_frames: int | None = None, face_detector: str | None = None) -> FaceVideoProcessor:
-        """The processor with a call's frame count and detector (built once per combination, detector reused)."""
+        """The processor with a call's frame count and detector (built once per combination, detector reused).
+
+        A prefetch thread gets its own copies, freed with the thread: a detector (an OpenCV cascade, torch networks)
+        is never used by two threads at once.
+        """
         base = self.processor
         key = (num_frames or base.num_frames, face_detector or base.face_detector)
-        if key == (base.num_frames, base.face_detector):
+        on_prefetch_thread = threading.current_thread().name.startswith(_PREFETCH_THREAD)
+        if key == (base.num_frames, base.face_detector) and not on_prefetch_thread:
             return base
-        if key not in self._processors:
+        if on_prefetch_thread:
+            processors = self._thread_processors.__dict__.setdefault("processors", {})
+        else:
+            processors = self._processors
+        if key not in processors:
             settings = {k: v for k, v in base.to_dict().items() if k not in ("image_processor_type", "auto_map")}
             settings.update(num_frames=key[0], face_detector=key[1])
-            self._processors[key] = type(base)(**settings)
-        return self._processors[key]
+            processors[key] = type(base)(**settings)
+        return processors[key]
 
     # ------------------------------------------------------------------------------------------------ calling
 
@@ -186,7 +225,37 @@ class FaceVideoAnalysisPipeline(Pipeline):
     def _run_list(self, videos: list, batch_size: int | None = None, num_workers: int | None = None, **kwargs):
         """Videos in chunks of `batch_size`: each chunk's face crops go through the model together.
 
-        `num_workers` is accepted like `Pipeline.__call__` does, but videos are decoded in this process.
+        The next videos are decoded and their faces found on `num_workers` threads meanwhile (see `iter_results`).
+        The first video that fails raises its error, as a single call would.
+        """
+        results = []
+        for _, result in self.iter_results(videos, batch_size=batch_size, num_workers=num_workers, **kwargs):
+            if isinstance(result, BaseException):
+                raise result
+            results.append(result)
+        return results
+
+    def iter_results(
+        self, videos, batch_size: int | None = None, num_workers: int | None = None, **kwargs
+    ) -> Iterator[tuple[Any, dict[str, Any] | Exception]]:
+        """Analyse many videos, overlapping each one's decoding and face finding with the embedding of the previous.
+
+        `num_workers` threads decode and find the faces of the next videos (two each at most, in order) while the
+        model embeds the current chunk; decoders, OpenCV and torch release the GIL, and each thread has its own
+        detector. So on a CPU the front end hides behind the embedder, and a GPU is not left waiting for it. With a
+        `progress_callback`, videos are prepared one by one on the calling thread instead, so the reports stay in
+        order and on that thread.
+
+        Args:
+            videos: Paths, URLs or bytes (any iterable; read lazily).
+            batch_size: Videos whose crops go through the model together (default: the pipeline's, else 1).
+            num_workers: Threads preparing videos ahead (default: 1 on a CPU, whose cores the embedder needs; on a GPU
+                the free cores, at most 8). 0 prepares each video when it is needed.
+            **kwargs: The call arguments of the class docstring.
+
+        Yields:
+            `(video, result)` in input order; `result` is the video's dict, or the exception it raised (a
+            `FaceVideoError` for bad input) so one bad file does not end a long run.
         """
         batch_size = int(batch_size or self._batch_size or 1)
         pre, fwd, post = self._sanitize_parameters(**kwargs)
@@ -196,22 +265,48 @@ class FaceVideoAnalysisPipeline(Pipeline):
         callback = pre.pop("progress_callback", None)  # rescaled per video below, onto the whole list's progress
         fwd.pop("progress_callback", None)
         post.pop("progress_callback", None)
-        total = max(len(videos), 1)
-        results = []
-        for start in range(0, len(videos), batch_size):
-            chunk = videos[start : start + batch_size]
-            # On the list's scale (times `total`), video j of the chunk preprocesses in [start + s j, start + s (j + 1))
-            # with s the preprocessing share; the chunk's embed and predict then go on up to start + len(chunk).
-            share = _PREPROCESS_SHARE
-            items = [
-                self.preprocess(video, **pre, progress_callback=_rescaled(callback, start + share * j, 1, total))
-                for j, video in enumerate(chunk)
-            ]
-            chunk_progress = _rescaled(callback, start, len(chunk), total)
-            outputs = self.forward(_collate(items), **fwd, progress_callback=chunk_progress)
-            for i in range(len(chunk)):
-                results.append(self.postprocess(_select(outputs, i), **post, progress_callback=chunk_progress))
-        return results
+        if callback is not None:
+            videos = list(videos)
+            num_workers = 0
+        if num_workers is None:
+            num_workers = default_prefetch_workers(self.device)
+        total = max(len(videos), 1) if callback is not None else 1
+        share = _PREPROCESS_SHARE
+
+        def prepare(j: int, video) -> dict[str, Any]:
+            # On the list's scale (times `total`), video j of the chunk from `start` preprocesses in
+            # [start + s (j - start), start + s (j - start + 1)) with s the preprocessing share; the chunk's embed and
+            # predict then go on up to start + len(chunk).
+            start = j - j % batch_size
+            progress = _rescaled(callback, start + share * (j - start), 1, total)
+            return self.preprocess(video, **pre, progress_callback=progress)
+
+        prepared = _prefetched(videos, prepare, int(num_workers))
+        chunk: list[tuple[int, Any, dict | Exception]] = []
+        for index, video, item in prepared:
+            chunk.append((index, video, item))
+            if len(chunk) == batch_size:
+                yield from self._finish_chunk(chunk, fwd, post, callback, total)
+                chunk = []
+        if chunk:
+            yield from self._finish_chunk(chunk, fwd, post, callback, total)
+
+    def _finish_chunk(self, chunk, fwd, post, callback, total) -> Iterator[tuple[Any, dict[str, Any] | Exception]]:
+        """Embed and predict one chunk of prepared videos together; failed ones pass through as their error."""
+        good = [(video, item) for _, video, item in chunk if not isinstance(item, BaseException)]
+        results: dict[int, dict | Exception] = {}
+        if good:
+            first = chunk[0][0]
+            chunk_progress = _rescaled(callback, first, len(chunk), total)
+            try:
+                outputs = self.forward(_collate([item for _, item in good]), **fwd, progress_callback=chunk_progress)
+                rows = [self.postprocess(_select(outputs, i), **post, progress_callback=chunk_progress)
+                        for i in range(len(good))]
+            except Exception as error:  # noqa: BLE001 - e.g. out of memory: every video of the chunk failed
+                rows = [error] * len(good)
+            results = dict(zip((id(item) for _, item in good), rows, strict=True))
+        for _, video, item in chunk:
+            yield video, item if isinstance(item, BaseException) else results[id(item)]
 
     # ------------------------------------------------------------------------------------------------ stages
 
@@ -239,7 +334,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
             "face_found": np.asarray(found, dtype=bool),
             "timestamps": np.asarray(faces["timestamps"], dtype=np.float64),
             "frame_indices": np.asarray(faces["frame_indices"], dtype=np.int64),
-            **{key: faces[key] for key in ("fps", "duration", "width", "height")},
+            **{key: faces[key] for key in ("fps", "duration", "width", "height", "frames_repeated", "frames_missing")},
         }
         if return_face_crops:
             info["face_crops"] = [Image.fromarray(crop) for crop in crops]
@@ -253,17 +348,19 @@ class FaceVideoAnalysisPipeline(Pipeline):
         self,
         model_inputs: dict[str, Any],
         timeline_window: int = 0,
+        precision: str | None = None,
         progress_callback: ProgressCallback | None = None,
     ) -> dict[str, Any]:
         """Embed every frame once, then run the fusion on the clip (and on each timeline window)."""
         report = progress_callback or _ignore
+        precision = precision or self.precision
         pixel_values = model_inputs["pixel_values"].to(self.model.dtype)
         attention_mask = model_inputs["attention_mask"]
         batch_size, num_frames = attention_mask.shape
         flat = pixel_values.flatten(0, 1).contiguous(memory_format=torch.channels_last)
         chunks = []
         embed_start, embed_span = _STAGE_START["embed"], _STAGE_START["predict"] - _STAGE_START["embed"]
-        with inference_autocast(self.device, self.bf16):
+        with precision_autocast(precision, self.device):
             for start in range(0, len(flat), self.embed_batch_size):  # in chunks: progress reports, bounded memory
                 report("embed", embed_start + embed_span * start / len(flat))
                 chunk = flat[start : start + self.embed_batch_size].unsqueeze(0)
@@ -274,8 +371,9 @@ class FaceVideoAnalysisPipeline(Pipeline):
         output = self.model(frame_embeddings=embeddings, attention_mask=attention_mask)
         result = {
             "emotion_probs": output.emotion_probs.float(),
-            "traits": output.traits.float(),
+            "traits": output.trait_logits.float(),
             "info": model_inputs["info"],
+            "precision": [precision] * batch_size,
         }
         if timeline_window > 0:
             result.update(self._timeline(embeddings, attention_mask, min(timeline_window, num_frames)))
@@ -318,11 +416,11 @@ class FaceVideoAnalysisPipeline(Pipeline):
         found = info["face_found"].tolist()
         result: dict[str, Any] = {
             "emotions": sorted(
-                ({"label": label, "score": score} for label, score in zip(emotion_labels, probs)),
+                ({"label": label, "score": score} for label, score in zip(emotion_labels, probs, strict=True)),
                 key=lambda item: item["score"],
                 reverse=True,
             ),
-            "traits": dict(zip(trait_labels, traits)),
+            "traits": dict(zip(trait_labels, traits, strict=True)),
             "frames": [
                 {
                     "index": int(index),
@@ -331,7 +429,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
                     "face_found": bool(face),
                 }
                 for index, timestamp, box, face in zip(
-                    info["frame_indices"], info["timestamps"], info["boxes"], found
+                    info["frame_indices"], info["timestamps"], info["boxes"], found, strict=True
                 )
             ],
         }
@@ -341,10 +439,14 @@ class FaceVideoAnalysisPipeline(Pipeline):
             result["timeline"] = [
                 {
                     "timestamp": float(timestamps[start : start + window].mean()),
-                    "emotions": dict(zip(emotion_labels, row)),
+                    "emotions": dict(zip(emotion_labels, row, strict=True)),
                 }
                 for start, (row, valid) in enumerate(
-                    zip(model_outputs["timeline_probs"][0].tolist(), model_outputs["timeline_valid"][0].tolist())
+                    zip(
+                        model_outputs["timeline_probs"][0].tolist(),
+                        model_outputs["timeline_valid"][0].tolist(),
+                        strict=True,
+                    )
                 )
                 if valid
             ]
@@ -355,8 +457,15 @@ class FaceVideoAnalysisPipeline(Pipeline):
             "height": int(info["height"]),
             "num_frames_sampled": len(found),
             "faces_found": int(sum(found)),
+            "frames_repeated": int(info["frames_repeated"]),
+            "frames_missing": int(info["frames_missing"]),
         }
-        result["model"] = {"name_or_path": str(self.model.name_or_path), "revision": self.revision}
+        result["precision"] = model_outputs["precision"][0]
+        result["model"] = {
+            "name_or_path": str(self.model.name_or_path),
+            "revision": self.revision,
+            "embedder_weights_sha256": self.embedder_fingerprint,
+        }
         if return_face_crops:
             result["face_crops"] = info["face_crops"]
         if progress_callback is not None:
@@ -394,7 +503,7 @@ def loaded_revision(name_or_path: str) -> str | None:
         from huggingface_hub import try_to_load_from_cache
 
         cached = try_to_load_from_cache(name_or_path, "config.json")
-    except Exception:  # not a valid repo id, or no cache: the revision is simply unknown
+    except Exception:  # noqa: BLE001 - not a valid repo id, or no cache: the revision is simply unknown
         return None
     if isinstance(cached, str):
         parts = os.path.normpath(cached).split(os.sep)
@@ -478,6 +587,42 @@ def _rescaled(callback: ProgressCallback | None, offset: float, span: int, total
     return lambda stage, fraction: callback(stage, min(1.0, (offset + span * fraction) / total))
 
 
+def default_prefetch_workers(device: torch.device | str) -> int:
+    """Threads preparing videos ahead: 1 on a CPU (the embedder needs the cores), else the free cores, at most 8."""
+    if torch.device(device).type == "cpu":
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(8, cores - 1))
+
+
+def _prefetched(videos: Iterable, prepare: Callable[[int, Any], dict], workers: int) -> Iterator[tuple[int, Any, Any]]:
+    """`(index, video, prepare(index, video) or the exception it raised)` in input order, prepared on `workers` threads.
+
+    At most two videos per thread are in preparation or waiting, so memory stays bounded on any number of videos.
+    """
+
+    def attempt(index: int, video) -> Any:
+        try:
+            return prepare(index, video)
+        except Exception as error:  # noqa: BLE001 - handed to the caller with its video, not raised on the thread
+            return error
+
+    if workers < 1:
+        for index, video in enumerate(videos):
+            yield index, video, attempt(index, video)
+        return
+    queued = iter(enumerate(videos))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=_PREFETCH_THREAD) as pool:
+        waiting = collections.deque()
+        for index, video in itertools.islice(queued, 2 * workers):
+            waiting.append((index, video, pool.submit(attempt, index, video)))
+        while waiting:
+            index, video, future = waiting.popleft()
+            for next_index, next_video in itertools.islice(queued, 1):
+                waiting.append((next_index, next_video, pool.submit(attempt, next_index, next_video)))
+            yield index, video, future.result()
+
+
 def _collate(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Preprocessed videos (each a batch of one, same frame count) as one batch."""
     return {
@@ -495,4 +640,6 @@ def _select(outputs: dict[str, Any], index: int) -> dict[str, Any]:
     }
 
 
-__all__ = ["TASK", "FaceVideoAnalysisPipeline", "VideoDownloadError", "download_video", "load_processor_for"]
+__all__ = [
+    "TASK", "HUB_TASK", "FaceVideoAnalysisPipeline", "VideoDownloadError", "download_video", "load_processor_for"
+]

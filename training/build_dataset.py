@@ -4,7 +4,9 @@ The extraction writes one `save_to_disk` table per split folder under its output
 `attention_mask`). This tool matches every embedding row to its label by `video_id`, whatever folder it sits in: the
 label source decides the split. The result is a `DatasetDict` (train / validation / test) with an `emotions` or
 `traits` column, validated against the training-table contract, saved with `save_to_disk` (and optionally pushed to
-the Hub). A `build_report.json` beside the table says how many rows each split got and which ids had no partner.
+the Hub). A `build_report.json` beside the table says how many rows each split got and which ids had no partner,
+and a `README.md` is its dataset card (source terms, gating prompt, embedder, label order: training/dataset_card.py),
+uploaded first when pushing so that `push_to_hub` keeps it.
 
 Examples:
 
@@ -30,40 +32,39 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `python training/build_dataset.py`: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import datasets
+import numpy as np
+from datasets import Dataset, DatasetDict, concatenate_datasets
 
-import datasets  # noqa: E402
-import numpy as np  # noqa: E402
-from datasets import Dataset, DatasetDict, concatenate_datasets  # noqa: E402
-
-from training.fiv2_labels import (  # noqa: E402
-    FIV2LabelError,
+from training.cli import ArgumentParser, HubPushError, UserError, first_line, run_cli
+from training.dataset_card import training_table_card
+from training.fiv2_labels import (
     find_fiv2_annotation_files,
     fiv2_video_id,
     load_fiv2_splits,
 )
-from training.mosei_labels import (  # noqa: E402
-    MoseiLabelError,
+from training.mosei_labels import (
     MoseiLabelIndex,
+    clip_lengths,
     hold_out_validation,
     read_mosei_csd,
     read_mosei_csv,
     read_mosei_folds,
     split_by_folds,
 )
-from training.safe_pickle import UnsafePickleError  # noqa: E402
-from training.tables import (  # noqa: E402
+from training.tables import (
     EMBEDDING_COLUMNS,
     TableError,
     attention_mask_matrix,
     check_embedding_schema,
     describe_training_table,
     embedding_features,
+    extraction_provenance,
     training_features,
     validate_training_table,
 )
 
+PROG = "build_dataset.py"
 SPLITS = ("train", "validation", "test")
 REPORT_NAME = "build_report.json"
 LISTED_IDS = 20  # ids listed per category in the report; the counts are always complete
@@ -71,7 +72,7 @@ _SPLIT_NAMES = {"train": "train", "training": "train", "validation": "validation
                 "val": "validation", "dev": "validation", "test": "test"}
 
 
-class BuildError(ValueError):
+class BuildError(UserError):
     """The inputs cannot make a training table; the message says why in one sentence."""
 
 
@@ -143,7 +144,8 @@ def mosei_labels(args: argparse.Namespace) -> Labels:
     all_segments = [segment for segs in by_split.values() for segment in segs]
     if source["kind"] == "csd":
         all_segments += outside  # so their embeddings are recognised, then reported as outside the folds
-    index = MoseiLabelIndex(all_segments)
+    clip_seconds = clip_lengths(args.mosei_clips) if getattr(args, "mosei_clips", None) else None
+    index = MoseiLabelIndex(all_segments, clip_seconds)
 
     def resolve(video_id: str) -> str | None:
         segment = index.resolve(video_id)
@@ -218,8 +220,7 @@ def load_embedding_tables(root: str | Path) -> tuple[dict[str, Dataset], list[st
         try:
             loaded = datasets.load_from_disk(str(root))
         except (FileNotFoundError, ValueError, OSError, KeyError) as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise BuildError(f"{root}: not a readable save_to_disk DatasetDict ({reason}).") from None
+            raise BuildError(f"{root}: not a readable save_to_disk DatasetDict ({first_line(error)}).") from None
         return {name: loaded[name] for name in sorted(loaded)}, []
     tables, skipped = {}, []
     folders = [root] if _is_saved_dataset(root) else sorted(p for p in root.iterdir() if p.is_dir())
@@ -228,8 +229,7 @@ def load_embedding_tables(root: str | Path) -> tuple[dict[str, Dataset], list[st
             try:
                 tables[folder.name] = datasets.load_from_disk(str(folder))
             except (FileNotFoundError, ValueError, OSError, KeyError) as error:
-                reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                raise BuildError(f"{folder}: not a readable save_to_disk dataset ({reason}).") from None
+                raise BuildError(f"{folder}: not a readable save_to_disk dataset ({first_line(error)}).") from None
         else:
             skipped.append(folder.name)
     if not tables:
@@ -254,6 +254,7 @@ class Embeddings:
     dtype: str
     empty_tables: list[str]
     descriptions: dict[str, str]  # each table's DatasetInfo.description: the extraction records its settings there
+    table_names: list[str] = field(default_factory=list)  # the non-empty tables stacked
 
 
 def combine_embedding_tables(tables: dict[str, Dataset]) -> Embeddings:
@@ -282,7 +283,9 @@ def combine_embedding_tables(tables: dict[str, Dataset]) -> Embeddings:
         origin += [name] * len(part)
     has_face = np.concatenate([masks[name].sum(axis=1) > 0 for name in tables])
     descriptions = {name: table.info.description for name, table in tables.items() if table.info.description}
-    return Embeddings(concatenate_datasets(parts), origin, has_face, num_frames, dim, dtype, empty, descriptions)
+    return Embeddings(
+        concatenate_datasets(parts), origin, has_face, num_frames, dim, dtype, empty, descriptions, list(tables)
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -350,14 +353,54 @@ def _listing(ids: list[str]) -> dict:
     return {"count": len(ids), "first": ids[:LISTED_IDS]}
 
 
-def assemble(embeddings: Embeddings, rows: dict[str, list[tuple[str, int]]], labels: Labels) -> DatasetDict:
+def combined_provenance(embeddings: Embeddings) -> tuple[dict[str, str | None], list[str]]:
+    """The precision and embedder fingerprint of the stacked tables, and the warnings about them.
+
+    Tables from different embedders cannot be joined (their embeddings live in different spaces): that stops the
+    build. Tables of different precisions can: bf16 and fp32 embeddings of the same embedder agree to a cosine of
+    about 0.9999 (trait scores within about 0.004), less than the labels' noise, and re-extracting a corpus is hours of
+    work. So the build goes on, warns, and records the precision as "mixed", which the trainers write into
+    `eval_results.json`.
+
+    Raises:
+        BuildError: The tables name two different embedders.
+    """
+    by_table = {name: extraction_provenance(embeddings.descriptions.get(name)) for name in embeddings.table_names}
+    fingerprints = {name: item["embedder_weights_sha256"] for name, item in by_table.items()}
+    known = sorted({value for value in fingerprints.values() if value})
+    if len(known) > 1:
+        described = ", ".join(f"{name} {value[:12]}" for name, value in fingerprints.items() if value)
+        raise BuildError(f"the embedding tables were made by different embedders (weights_sha256 {described}).")
+    precisions = {name: item["precision"] for name, item in by_table.items()}
+    warnings = []
+    if len(set(precisions.values())) > 1:
+        described = ", ".join(f"{name} {value or 'unrecorded'}" for name, value in precisions.items())
+        warnings.append(
+            f"the embedding tables were extracted at different precisions ({described}); the table is built and "
+            "recorded as precision 'mixed' (bf16 and fp32 embeddings differ slightly; extract again with one "
+            "--precision for a uniform table)."
+        )
+        precision = "mixed"
+    else:
+        precision = next(iter(precisions.values()), None)
+    fingerprint = known[0] if known and all(fingerprints.values()) else None
+    return {"precision": precision, "embedder_weights_sha256": fingerprint}, warnings
+
+
+def assemble(
+    embeddings: Embeddings,
+    rows: dict[str, list[tuple[str, int]]],
+    labels: Labels,
+    provenance: dict[str, str | None] | None = None,
+) -> DatasetDict:
     """Builds the training table from the matched rows (train and validation always; test when it has rows).
 
-    Each row keeps its embeddings and mask and takes the label's canonical id as `video_id`.
+    Each row keeps its embeddings and mask and takes the label's canonical id as `video_id`. The description records
+    the label order, the embeddings' `provenance` (see `combined_provenance`) and each embedding table's description.
     """
     features = training_features(embeddings.num_frames, embeddings.dim, labels.target, embeddings.dtype)
-    provenance = [f"embeddings {name}: {text}" for name, text in embeddings.descriptions.items()]
-    description = "\n".join([describe_training_table(labels.target), *provenance])
+    tables = [f"embeddings {name}: {text}" for name, text in embeddings.descriptions.items()]
+    description = "\n".join([describe_training_table(labels.target, provenance), *tables])
     table = {}
     for split in SPLITS:
         split_rows = rows.get(split, [])
@@ -441,16 +484,9 @@ def print_summary(report: dict) -> None:
 # Command line
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (exit code 2), like every other bad input here."""
-
-    def error(self, message: str):  # noqa: D102 - argparse hook
-        self.exit(2, f"{self.prog}: error: {message} (see --help).\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(
-        prog="build_dataset.py",
+    parser = ArgumentParser(
+        prog=PROG,
         description=textwrap.fill(
             "Join extracted face embeddings with CMU-MOSEI emotion labels or First Impressions V2 trait labels into "
             "a training table: a datasets.DatasetDict (train / validation / test) with video_id, embeddings, "
@@ -481,6 +517,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--mosei_folds", type=Path, metavar="FILE",
         help="The SDK's cmu_mosei_std_folds.py (read as text, never run) or JSON "
              '{"train": [...], "validation": [...], "test": [...]} of video ids.',
+    )
+    mosei.add_argument(
+        "--mosei_clips", type=Path, metavar="DIR",
+        help="With --mosei_csd: the folder of the segment clips, needed only when embeddings are named by index "
+             "(<video>_<i> or <video>[<i>]): each such clip's length must fit its segment's interval, because the "
+             ".csd's rows are not in time order. Clips named <video>_<start>_<end> need nothing.",
     )
     mosei.add_argument(
         "--mosei_csv", action="append", default=[], metavar="SPLIT=FILE",
@@ -531,14 +573,17 @@ def build(args: argparse.Namespace) -> dict:
     labels = mosei_labels(args) if args.dataset == "cmu-mosei" else fiv2_labels(args)
     tables, skipped_folders = load_embedding_tables(args.embeddings)
     embeddings = combine_embedding_tables(tables)
+    provenance, provenance_warnings = combined_provenance(embeddings)
+    for warning in provenance_warnings:
+        print(f"build_dataset.py: warning: {warning}", file=sys.stderr)
     rows, join_report = join(embeddings, labels)
-    table = assemble(embeddings, rows, labels)
+    table = assemble(embeddings, rows, labels, provenance)
     try:
         validate_training_table(table, labels.target)
     except TableError as error:  # a bug here, not bad input; still one sentence
         raise BuildError(f"the built table breaks the contract: {error}") from None
 
-    notes = list(labels.notes)
+    notes = [*labels.notes, *provenance_warnings]
     if "test" in labels.splits and "test" not in table:
         notes.append("no embedding matched a test label, so the table has no test split.")
     if skipped_folders:
@@ -556,6 +601,7 @@ def build(args: argparse.Namespace) -> dict:
         "num_frames": embeddings.num_frames,
         "dim": embeddings.dim,
         "embedding_dtype": embeddings.dtype,
+        **provenance,
         "embedding_descriptions": {name: _maybe_json(text) for name, text in embeddings.descriptions.items()},
         "labels": labels.source,
         "written_splits": list(table),
@@ -564,16 +610,30 @@ def build(args: argparse.Namespace) -> dict:
         "notes": notes,
     }
     save_atomically(table, report, args.output_dir)
+    card = training_table_card(report, {split: len(table[split]) for split in table})
+    (args.output_dir / "README.md").write_text(str(card), encoding="utf-8")  # the dataset card, also kept locally
     if args.push_to_hub:
         try:
-            table.push_to_hub(args.hub_dataset_id, private=args.hub_private_repo)
+            push_table(table, card, args.hub_dataset_id, private=args.hub_private_repo)
         except Exception as error:  # noqa: BLE001 - network/auth errors of many types; the table is saved already
-            message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise HubPushError(
-                f"the table was saved to {args.output_dir}, but pushing it to {args.hub_dataset_id} failed ({message})."
+                f"the table was saved to {args.output_dir}, but pushing it to {args.hub_dataset_id} failed "
+                f"({first_line(error)})."
             ) from None
         report["pushed_to"] = args.hub_dataset_id
     return report
+
+
+def push_table(table: DatasetDict, card, repo_id: str, private: bool = False) -> None:
+    """Uploads the card, then the table: `push_to_hub` rewrites only the card's `dataset_info` and `configs`, so the
+    licence, gating prompt and label order (see training/dataset_card.py) stay in the pushed README."""
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    api.create_repo(repo_id, repo_type="dataset", private=private or None, exist_ok=True)
+    api.upload_file(path_or_fileobj=str(card).encode("utf-8"), path_in_repo="README.md", repo_id=repo_id,
+                    repo_type="dataset", commit_message="Dataset card from face-fusion build_dataset.py")
+    table.push_to_hub(repo_id, private=private)
 
 
 def _maybe_json(text: str):
@@ -584,32 +644,26 @@ def _maybe_json(text: str):
         return text
 
 
-class HubPushError(RuntimeError):
-    """Pushing to the Hub failed (network or permissions), after the table was saved locally."""
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit code (0 ok, 2 bad input, 1 Hub push failed)."""
+    """Command-line entry point; returns the exit code (0 ok, 2 bad input, 1 Hub push failed: `training/cli.py`)."""
     args = build_parser().parse_args(argv)
     caching, progress_bars = datasets.is_caching_enabled(), datasets.is_progress_bar_enabled()
     datasets.disable_caching()  # intermediate files go to a temp dir, never beside the input embeddings
     datasets.disable_progress_bars()
-    try:
+
+    def work() -> None:
         report = build(args)
-    except (BuildError, TableError, MoseiLabelError, FIV2LabelError, UnsafePickleError) as error:
-        print(f"build_dataset.py: error: {error}", file=sys.stderr)
-        return 2
-    except HubPushError as error:
-        print(f"build_dataset.py: error: {error}", file=sys.stderr)
-        return 1
+        print_summary(report)
+        print(f"saved {', '.join(report['written_splits'])} to {args.output_dir} "
+              f"(report: {args.output_dir / REPORT_NAME})")
+
+    try:
+        return run_cli(PROG, work)
     finally:  # main() may be called in-process (tests, notebooks): leave the library as we found it
         if caching:
             datasets.enable_caching()
         if progress_bars:
             datasets.enable_progress_bars()
-    print_summary(report)
-    print(f"saved {', '.join(report['written_splits'])} to {args.output_dir} (report: {args.output_dir / REPORT_NAME})")
-    return 0
 
 
 if __name__ == "__main__":

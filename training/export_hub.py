@@ -3,18 +3,25 @@ r"""Assemble a ready-to-push Hugging Face repo folder for one of the `hub_config
 Model repos (emonext-base, mosei-emotion-transformer, fiv2-trait-transformer, face-fusion) get the trained weights as
 safetensors, the remote code (so `AutoModel.from_pretrained(..., trust_remote_code=True)` works without this project),
 the run's `eval_results.json`, and a model card rendered from `hub_configs/<repo>/README.md` with the measured metrics
-in `model-index`. face-fusion also gets its `FaceVideoProcessor` (`preprocessor_config.json`, AutoProcessor remote
-code), the `face-video-analysis` pipeline (`custom_pipelines` in config.json), and an example video with the
-pipeline's output on it as the card's widget example.
+in `model-index` and the run's hyperparameters. Each card's "Use this model" snippet (built by the Hub from
+`pipeline_tag` and `library_name`) runs:
+
+* face-fusion: its `FaceVideoProcessor` (`preprocessor_config.json`), the face-video-analysis pipeline registered in
+  config.json's `custom_pipelines` under `video-classification` (its pipeline_tag), an Inference Endpoints
+  `handler.py` with the `requirements.txt` it needs, and an example video with the pipeline's output on it as the
+  card's widget example;
+* emonext-base: a transformers image processor (`preprocessor_config.json`), so the `image-classification` pipeline
+  runs on a face photo, and such a photo with the model's scores as the widget example;
+* the sequence transformers take embeddings, which no pipeline does: `pipeline_tag: other`, and AutoModel code.
 
 The Space (`space`) gets the project's `app.py` and the project modules it imports (`webapp/`, `modeling/`), plus
 `hub_configs/space/`'s README (Space YAML), requirements.txt and packages.txt.
 
 Usage:
     python training/export_hub.py face-fusion --model_dir runs/fusion --output_dir hub/face-fusion \
-        --repo_id org/face-fusion [--push] [--token hf_...] [--private]
+        --repo_id org/face-fusion [--datasets org/mosei-emonext org/fiv2-emonext] [--push] [--token hf_...]
     python training/export_hub.py space --output_dir hub/space --model_id org/face-fusion \
-        [--push --repo_id org/face-fusion-demo]
+        [--model_revision COMMIT] [--push --repo_id org/face-fusion-demo]
 
 Trainers' `--push_to_hub` calls `publish(...)`, which runs the same export and the same upload.
 """
@@ -24,6 +31,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -31,9 +39,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as `python training/export_hub.py`: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from training.cli import ArgumentParser, HubPushError, UserError, first_line, run_cli
 
+PROG = "export_hub.py"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HUB_CONFIGS = PROJECT_ROOT / "hub_configs"
 MODEL_REPOS = ("emonext-base", "mosei-emotion-transformer", "fiv2-trait-transformer", "face-fusion")
@@ -45,16 +53,29 @@ PICKLED_WEIGHT_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 _CONFIG_KEYS_NOT_COMPARED = {"architectures", "id2label", "label2id", "transformers_version", "dtype", "auto_map",
                              "class_weights", "use_pretrained_backbone", "custom_pipelines", "_name_or_path"}
 SPACE_FILES = ("requirements.txt", "packages.txt")
+# Files of hub_configs/face-fusion/ shipped as they are: the Inference Endpoints handler and its requirements.
+FACE_FUSION_FILES = ("handler.py", "requirements.txt")
+# What a model repo's card tells users to install beyond transformers (the packages its remote code imports).
+INSTALL_LINES = {
+    "emonext-base": "pip install transformers timm",
+    "mosei-emotion-transformer": "pip install transformers torch",
+    "fiv2-trait-transformer": "pip install transformers torch",
+    "face-fusion": "pip install transformers timm opencv-python decord av pillow face-alignment",
+}
+# Papers on arXiv the repo builds on (the Hub links a model to a paper page through an `arxiv:` tag).
+ARXIV_IDS = {"emonext-base": ("2501.08199",), "face-fusion": ("2501.08199",)}
+# What the Space preloads from a pinned model commit: what app.py reads from the model repo.
+SPACE_PRELOAD_FILES = ("config.json", "preprocessor_config.json", "model.safetensors")
 # Data files app.py reads (its untrained fallback architecture), copied into the Space beside the code.
 SPACE_DATA_FILES = ("hub_configs/face-fusion/config.json",)
 
 
-class ExportError(ValueError):
+class ExportError(UserError):
     """Input the export cannot use; the message is one sentence naming what is wrong."""
 
 
-class UploadError(ExportError):
-    """The Hub (or the network) refused or failed an upload; the message is one sentence."""
+class UploadError(HubPushError):
+    """The Hub (or the network) refused or failed an upload; the message is one sentence (exit code 1)."""
 
 
 # ---------------------------------------------------------------------------------------------------- model repos
@@ -89,14 +110,15 @@ def load_trained_model(repo: str, model_dir: str | Path):
         ExportError: The folder is unusable, or holds another kind of model than `repo` publishes.
     """
     model_dir = check_model_dir(model_dir)  # before the slow imports: bad input fails at once
-    import modeling  # registers the configs and models with the Auto classes
     from transformers import AutoConfig, AutoModel
+
+    import modeling  # registers the configs and models with the Auto classes
 
     expected_type = json.loads((HUB_CONFIGS / repo / "config.json").read_text())["model_type"]
     try:
         config = AutoConfig.from_pretrained(model_dir)
     except (OSError, ValueError, KeyError) as error:
-        raise ExportError(f"{model_dir}/config.json could not be loaded ({_first_line(error)}).") from error
+        raise ExportError(f"{model_dir}/config.json could not be loaded ({first_line(error)}).") from error
     if config.model_type != expected_type:
         raise ExportError(
             f"{model_dir} holds a {config.model_type!r} model but {repo} publishes {expected_type!r} models."
@@ -107,7 +129,7 @@ def load_trained_model(repo: str, model_dir: str | Path):
     try:
         model = model_class.from_pretrained(model_dir, use_safetensors=True)
     except (OSError, ValueError, RuntimeError) as error:
-        raise ExportError(f"the weights in {model_dir} could not be loaded ({_first_line(error)}).") from error
+        raise ExportError(f"the weights in {model_dir} could not be loaded ({first_line(error)}).") from error
     _note_architecture_differences(repo, config)
     return model.eval()
 
@@ -118,6 +140,7 @@ def export_model_repo(
     output_dir: str | Path,
     repo_id: str | None = None,
     overwrite: bool = False,
+    dataset_ids: list[str] | None = None,
 ) -> Path:
     """Write the Hub repo folder of `repo` (one of MODEL_REPOS) from a trained `model_dir` into `output_dir`.
 
@@ -131,6 +154,7 @@ def export_model_repo(
         output_dir: Where the repo folder goes.
         repo_id: The Hub id the card names (default `org/<repo>`).
         overwrite: Replace an existing non-empty `output_dir`.
+        dataset_ids: Hub ids of the training tables the card links (default: the Hub ids the run recorded).
 
     Returns:
         `output_dir`.
@@ -144,24 +168,32 @@ def export_model_repo(
     repo_id = repo_id or f"{DEFAULT_NAMESPACE}/{repo}"
     model = load_trained_model(repo, model_dir)
     model_dir = Path(model_dir)
+    from training.model_card import training_section
+
     with _staging_dir(output_dir) as build:
         values = _card_values(repo, repo_id, model)
         widget = None
         if repo == "face-fusion":
             widget, values["example_section"] = _save_face_fusion(model, model_dir, build, repo_id)
+        elif repo == "emonext-base":
+            widget, values["example_section"] = _save_emonext(model, build, repo_id)
         else:
             model.save_pretrained(build)
         eval_results = _copy_eval_results(model_dir, build)
-        (build / "README.md").write_text(_render_model_card(repo, model, values, eval_results, widget))
+        run = _run_record(model_dir)
+        values["training_section"] = training_section(run)
+        extra = {"datasets": dataset_ids or hub_dataset_ids(run)}
+        (build / "README.md").write_text(_render_model_card(repo, model, values, eval_results, widget, extra))
     return output_dir
 
 
 def _save_face_fusion(model, model_dir: Path, build: Path, repo_id: str) -> tuple[list[dict], str]:
-    """Model + processor + pipeline code, and the example video with its output; returns (widget, card section)."""
+    """Model + processor + pipeline code + endpoint handler, and the example video with its output; returns
+    (widget, card section)."""
     from transformers import AutoModel
     from transformers.pipelines import PIPELINE_REGISTRY
 
-    from modeling.pipeline_face_video import TASK, FaceVideoAnalysisPipeline, load_processor_for
+    from modeling.pipeline_face_video import HUB_TASK, TASK, FaceVideoAnalysisPipeline, load_processor_for
     from modeling.processing_face_video import FaceVideoProcessor
     from webapp.example_clips import EXAMPLE_NAME, EXAMPLE_TITLE, write_example_video
 
@@ -172,14 +204,19 @@ def _save_face_fusion(model, model_dir: Path, build: Path, repo_id: str) -> tupl
     FaceVideoProcessor.register_for_auto_class("AutoProcessor")
     processor = load_processor_for(model)  # model_dir's preprocessor_config.json, else sized from the config
     pipe = FaceVideoAnalysisPipeline(model=model, processor=processor, task=TASK, device=-1)
+    # save_pretrained names the `custom_pipelines` key after this mapping; on this one object (not the class, which
+    # the local registry shares) it is the Hub task, so the card's `pipeline("video-classification", ...)` finds it.
+    pipe._registered_impl = {HUB_TASK: PIPELINE_REGISTRY.supported_tasks[TASK]}
     pipe.save_pretrained(build)  # weights, remote code, and `custom_pipelines` in config.json
     processor.save_pretrained(build)  # preprocessor_config.json with its AutoProcessor auto_map
+    for name in FACE_FUSION_FILES:
+        shutil.copyfile(HUB_CONFIGS / "face-fusion" / name, build / name)
 
     example = write_example_video(build / "examples" / EXAMPLE_NAME)
     result = pipe(str(example))
     scores = [{"label": item["label"], "score": round(item["score"], 4)} for item in result["emotions"]]
-    widget = [{"src": f"https://huggingface.co/{repo_id}/resolve/main/examples/{EXAMPLE_NAME}",
-               "example_title": EXAMPLE_TITLE, "output": scores}]
+    widget = [{"src": _resolve_url(repo_id, f"examples/{EXAMPLE_NAME}"), "example_title": EXAMPLE_TITLE,
+               "output": scores}]
     video = result["video"]
     section = "\n".join([
         f"Output of this checkpoint on [`examples/{EXAMPLE_NAME}`](examples/{EXAMPLE_NAME}), computed when this repo "
@@ -194,6 +231,44 @@ def _save_face_fusion(model, model_dir: Path, build: Path, repo_id: str) -> tupl
         *(f"| {name} | {value:.4f} |" for name, value in result["traits"].items()),
     ])
     return widget, section
+
+
+def _save_emonext(model, build: Path, repo_id: str) -> tuple[list[dict] | None, str]:
+    """Model + its image processor, and (for the classifier) the example face photo with its scores."""
+    from transformers import ViTImageProcessor, pipeline
+
+    from modeling.processing_face_video import IMAGENET_MEAN, IMAGENET_STD
+    from training.example_image import EXAMPLE_IMAGE_NAME, EXAMPLE_IMAGE_TITLE, write_example_image
+
+    size = model.config.image_size
+    # What the embedder was trained on: a face crop resized to a square, RGB, scaled to [0, 1], ImageNet mean/std.
+    image_processor = ViTImageProcessor(
+        size={"height": size, "width": size}, image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD, do_convert_rgb=True
+    )
+    model.save_pretrained(build)
+    image_processor.save_pretrained(build)
+    if type(model).__name__ != "EmoNeXtForImageClassification":
+        return None, "This checkpoint is the embedder alone: it gives embeddings, not scores, so it has no example."
+    example = write_example_image(build / "examples" / EXAMPLE_IMAGE_NAME)
+    classify = pipeline("image-classification", model=model, image_processor=image_processor, device="cpu")
+    result = classify(str(example), top_k=model.config.num_labels)
+    scores = [{"label": item["label"], "score": round(item["score"], 4)} for item in result]
+    widget = [{"src": _resolve_url(repo_id, f"examples/{EXAMPLE_IMAGE_NAME}"), "example_title": EXAMPLE_IMAGE_TITLE,
+               "output": scores}]
+    section = "\n".join([
+        f"Scores of this checkpoint on [`examples/{EXAMPLE_IMAGE_NAME}`](examples/{EXAMPLE_IMAGE_NAME}), computed "
+        "when this repo was exported:",
+        "",
+        "| Expression | Probability |",
+        "|---|---|",
+        *(f"| {item['label']} | {item['score']:.4f} |" for item in scores),
+    ])
+    return widget, section
+
+
+def _resolve_url(repo_id: str, filename: str) -> str:
+    """Where the Hub serves a file of the repo (the widget format wants a URL; the file itself is in the repo)."""
+    return f"https://huggingface.co/{repo_id}/resolve/main/{filename}"
 
 
 def _card_values(repo: str, repo_id: str, model) -> dict[str, str]:
@@ -214,10 +289,11 @@ def _card_values(repo: str, repo_id: str, model) -> dict[str, str]:
         "image_size": str(embedder.image_size) if embedder is not None else "n/a",
         "transformers_version": transformers.__version__,
         "example_section": "",
+        "install_line": INSTALL_LINES[repo],
     }
 
 
-def _render_model_card(repo: str, model, values: dict[str, str], eval_results, widget) -> str:
+def _render_model_card(repo: str, model, values: dict[str, str], eval_results, widget, extra: dict) -> str:
     from training.model_card import REPO_TASKS, render_card
 
     overrides = {}
@@ -232,8 +308,34 @@ def _render_model_card(repo: str, model, values: dict[str, str], eval_results, w
         eval_results=eval_results,
         widget=widget,
         metadata_overrides=overrides,
+        metadata_additions=hub_metadata(repo, extra["datasets"]),
         source=str(template_path.relative_to(PROJECT_ROOT)),
     )
+
+
+def hub_metadata(repo: str, dataset_ids: list[str]) -> dict[str, list[str]]:
+    """Metadata list entries the export adds to the template's: the papers as `arxiv:` tags (the Hub links the paper
+    pages from them) and the training tables' Hub ids."""
+    return {"tags": [f"arxiv:{paper}" for paper in ARXIV_IDS.get(repo, ())], "datasets": list(dataset_ids)}
+
+
+def hub_dataset_ids(run: dict[str, Any]) -> list[str]:
+    """The run's training tables that are Hub dataset ids (`namespace/name`), not local folders."""
+    ids = []
+    for key in ("dataset", "emotion_dataset", "trait_dataset"):
+        value = run.get(key)
+        if isinstance(value, str) and re.fullmatch(r"[\w.-]+/[\w.-]+", value) and not Path(value).exists():
+            ids.append(value)
+    return ids
+
+
+def _run_record(model_dir: Path) -> dict[str, Any]:
+    """The `run` part of the run's eval_results.json (hyperparameters and provenance), or {}."""
+    try:
+        run = json.loads((model_dir / "eval_results.json").read_text()).get("run")
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return run if isinstance(run, dict) else {}
 
 
 def _copy_eval_results(model_dir: Path, build: Path):
@@ -282,6 +384,7 @@ def export_space(
     model_id: str = f"{DEFAULT_NAMESPACE}/face-fusion",
     project_root: str | Path = PROJECT_ROOT,
     overwrite: bool = False,
+    model_revision: str | None = None,
 ) -> Path:
     """Write the Gradio Space folder: README (Space YAML), requirements, packages, app.py, the project code it
     imports and the data files it reads (`SPACE_DATA_FILES`).
@@ -291,12 +394,15 @@ def export_space(
         model_id: The face-fusion model repo the Space serves (`models:` and `preload_from_hub:` in its YAML).
         project_root: Where app.py and the packages it imports live.
         overwrite: Replace an existing non-empty `output_dir`.
+        model_revision: The model repo commit the Space serves: `preload_from_hub` downloads the files app.py reads
+            at that commit, and the Space variable `FACE_FUSION_REVISION` (see `space_variables_for`) makes app.py load
+            it. None: the repo's main branch, unpinned.
 
     Returns:
         `output_dir`.
 
     Raises:
-        ExportError: No app.py in the project, or `output_dir` in the way.
+        ExportError: No app.py in the project, `output_dir` in the way, or a revision that is not a commit hash.
     """
     import gradio
 
@@ -307,8 +413,14 @@ def export_space(
         raise ExportError(f"{project_root} has no app.py, the Space's entry point.")
     output_dir = _check_output_dir(output_dir, overwrite)
     template_path = HUB_CONFIGS / SPACE / "README.md"
+    if model_revision is not None and not re.fullmatch(r"[0-9a-f]{40}", model_revision):
+        raise ExportError(
+            f"--model_revision {model_revision!r} is not a commit hash (40 hex digits); a branch or tag is no pin."
+        )
     values = {
         "model_id": model_id,
+        "preload_entry": space_preload_entry(model_id, model_revision),
+        "revision_text": f"at commit `{model_revision}`" if model_revision else "at its latest commit on `main`",
         "sdk_version": gradio.__version__,
         "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
     }
@@ -324,6 +436,22 @@ def export_space(
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
     return output_dir
+
+
+def space_preload_entry(model_id: str, model_revision: str | None) -> str:
+    """A `preload_from_hub` line: `repo_id files commit` when pinned (the Spaces config reference's form), else the
+    whole repo at main."""
+    if model_revision is None:
+        return model_id
+    return f"{model_id} {','.join(SPACE_PRELOAD_FILES)} {model_revision}"
+
+
+def space_variables_for(model_id: str, model_revision: str | None) -> list[dict[str, str]]:
+    """The Space variables app.py reads: which model, and at which commit."""
+    variables = [{"key": "FACE_FUSION_MODEL", "value": model_id}]
+    if model_revision is not None:
+        variables.append({"key": "FACE_FUSION_REVISION", "value": model_revision})
+    return variables
 
 
 def project_files_for(entry: Path, project_root: Path) -> list[Path]:
@@ -428,12 +556,12 @@ def push_model_folder(
             folder_path=str(folder), repo_id=repo_id, repo_type=repo_type, commit_message=commit_message
         )
     except HFValidationError as error:
-        raise ExportError(f"{repo_id!r} is not a valid repo id ({_first_line(error)}).") from error
+        raise ExportError(f"{repo_id!r} is not a valid repo id ({first_line(error)}).") from error
     except (HfHubHTTPError, OfflineModeIsEnabled, OSError) as error:
-        raise UploadError(f"uploading {folder} to {repo_id} failed: {_first_line(error)}.") from error
+        raise UploadError(f"uploading {folder} to {repo_id} failed: {first_line(error)}.") from error
     except Exception as error:  # httpx's transport errors (unreachable endpoint) are not OSErrors
         if type(error).__module__.startswith(("httpx", "httpcore")):
-            raise UploadError(f"uploading {folder} to {repo_id} failed: {_first_line(error)}.") from error
+            raise UploadError(f"uploading {folder} to {repo_id} failed: {first_line(error)}.") from error
         raise
     return str(commit.commit_url)
 
@@ -510,24 +638,12 @@ def _human_count(count: int) -> str:
     return str(count)
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return text.rstrip(".")
-
-
 # ---------------------------------------------------------------------------------------------------------- CLI
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (exit code 2), like every other bad input here."""
-
-    def error(self, message: str):  # noqa: D102 - argparse hook
-        self.exit(2, f"{self.prog}: error: {message} (see --help).\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(
-        prog="export_hub.py",
+    parser = ArgumentParser(
+        prog=PROG,
         description=__doc__.split("\n\n")[0],
         epilog=__doc__[__doc__.index("Usage:"):],
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -538,6 +654,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--repo_id", help="Hub id to name in the card and to push to (default org/REPO)")
     parser.add_argument("--model_id", default=f"{DEFAULT_NAMESPACE}/face-fusion",
                         help="space only: the face-fusion model repo the Space serves")
+    parser.add_argument("--model_revision", "--revision", dest="model_revision", metavar="COMMIT",
+                        help="space only: the model repo commit the Space serves (preload_from_hub pins it)")
+    parser.add_argument("--datasets", nargs="+", metavar="ID",
+                        help="model repos: Hub ids of the training tables the card links (default: those the run "
+                             "recorded)")
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --output_dir")
     parser.add_argument("--push", action="store_true", help="upload the folder to --repo_id with huggingface_hub")
     parser.add_argument("--token", help="Hub write token (default: the logged-in token or HF_TOKEN)")
@@ -546,48 +667,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code (0 done, 2 bad input, 1 upload failed: `training/cli.py`)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.repo != SPACE and args.model_dir is None:
         parser.error(f"{args.repo} needs --model_dir, the trained model folder")
     if args.push and not args.repo_id:
         parser.error("--push needs --repo_id, the Hub repo to upload to")
-    try:
-        if args.repo == SPACE:
-            folder = export_space(args.output_dir, model_id=args.model_id, overwrite=args.overwrite)
-        else:
-            folder = export_model_repo(args.repo, args.model_dir, args.output_dir, args.repo_id, args.overwrite)
-        print(f"Wrote {folder}")
-        if args.push:
-            space = args.repo == SPACE
-            url = push_model_folder(
-                folder,
-                args.repo_id,
-                token=args.token,
-                private=args.private,
-                repo_type="space" if space else "model",
-                space_sdk="gradio" if space else None,
-                space_variables=[{"key": "FACE_FUSION_MODEL", "value": args.model_id}] if space else None,
-            )
-            print(f"Pushed {folder} to {args.repo_id}: {url}")
-    except UploadError as error:
-        print(f"export_hub.py: error: {error}", file=sys.stderr)
-        return 1
-    except ValueError as error:
-        if not _is_bad_input(error):
-            raise
-        print(f"export_hub.py: error: {error}", file=sys.stderr)  # one sentence, no traceback
-        return 2
-    return 0
+    return run_cli(PROG, lambda: export(args))
 
 
-def _is_bad_input(error: ValueError) -> bool:
-    """Errors whose message is a sentence for the user: ours, the card's, and the video processor's."""
-    from training.model_card import ModelCardError
-
-    processing = sys.modules.get("modeling.processing_face_video")  # not imported: its errors cannot occur
-    video_error = (processing.FaceVideoError,) if processing is not None else ()
-    return isinstance(error, (ExportError, ModelCardError, *video_error))
+def export(args: argparse.Namespace) -> None:
+    """Assembles the folder, and pushes it with --push."""
+    if args.repo == SPACE:
+        folder = export_space(args.output_dir, model_id=args.model_id, overwrite=args.overwrite,
+                              model_revision=args.model_revision)
+    else:
+        folder = export_model_repo(args.repo, args.model_dir, args.output_dir, args.repo_id, args.overwrite,
+                                   dataset_ids=args.datasets)
+    print(f"Wrote {folder}")
+    if args.push:
+        space = args.repo == SPACE
+        url = push_model_folder(
+            folder,
+            args.repo_id,
+            token=args.token,
+            private=args.private,
+            repo_type="space" if space else "model",
+            space_sdk="gradio" if space else None,
+            space_variables=space_variables_for(args.model_id, args.model_revision) if space else None,
+        )
+        print(f"Pushed {folder} to {args.repo_id}: {url}")
 
 
 if __name__ == "__main__":

@@ -2,15 +2,17 @@
 
 Each video becomes `num_frames` face crops (FaceVideoProcessor: sampled decode, face detection and tracking, square
 crops), the crops of many videos are embedded together in batches, and the result is one `save_to_disk` table per
-split with the columns `video_id` (the file name without `.mp4`), `embeddings` (T, D) and `attention_mask` (T int8,
-1 where the face was really detected). `training/build_dataset.py` joins these tables with the labels.
+split with the columns `video_id` (the file name without its extension), `embeddings` (T, D) and `attention_mask`
+(T int8, 1 where the face was really detected). `training/build_dataset.py` joins these tables with the labels. Every
+container the decoders read is taken (.mp4 .m4v .mov .mkv .webm .avi, in any case).
 
 The run is resumable: videos are done in chunks, each finished chunk is stored atomically as a shard, and a rerun of
 the same command skips every finished video (and every video already found unusable) and ends with the same table as
-an uninterrupted run. Videos that cannot be decoded or show no face are skipped and listed, with the reason, in
-`<output_root>/<split>/failures.jsonl`. The settings are recorded in `extraction.json` (and the table's description);
-resuming with other settings is refused. Under `accelerate launch` the videos are split across the processes (one per
-GPU) and the main process merges their shards.
+an uninterrupted run. Videos that cannot be decoded or show no face, and files that are not videos, are skipped and
+listed, with the reason, in `<output_root>/<split>/failures.jsonl`. The settings, among them the compute precision
+(`--precision`) and the embedder's weights fingerprint, are recorded in `extraction.json` (and the table's
+description); resuming with other settings is refused. Under `accelerate launch` the videos are split across the
+processes (one per GPU) and the main process merges their shards.
 
 Examples:
 
@@ -28,7 +30,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -41,39 +42,39 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as `python training/extract_embeddings.py`: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import datasets
+import numpy as np
+import torch
+import transformers
+from datasets import Dataset
+from tqdm.auto import tqdm
+from transformers import PreTrainedConfig
 
-import datasets  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import transformers  # noqa: E402
-from datasets import Dataset  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
-from transformers import PreTrainedConfig  # noqa: E402
-
-from modeling import EmoNeXtConfig, EmoNeXtModel, FaceFusionConfig, FaceFusionModel  # noqa: E402
-from modeling.inference_batching import default_embed_batch_size  # noqa: E402
-from modeling.inference_precision import bf16_is_native  # noqa: E402
-from modeling.processing_face_video import FACE_DETECTORS, FaceVideoProcessor  # noqa: E402
-from training.shards import ShardError, ShardStore  # noqa: E402
-from training.tables import EMBEDDING_DTYPES, TableError, embedding_features  # noqa: E402
-from training.video_datasets import (  # noqa: E402
+from modeling import EmoNeXtConfig, EmoNeXtModel, FaceFusionConfig, FaceFusionModel
+from modeling.inference_batching import default_embed_batch_size
+from modeling.inference_precision import PRECISION_ENV, PRECISIONS, precision_autocast, resolve_precision
+from modeling.processing_face_video import FACE_DETECTORS, FaceVideoProcessor
+from modeling.weights_fingerprint import weights_fingerprint
+from training.cli import ArgumentParser, UserError, first_line, run_cli
+from training.shards import ShardStore
+from training.tables import EMBEDDING_DTYPES, embedding_features
+from training.video_datasets import (
     DATASET_SPLITS,
+    SkippedFile,
     VideoCropDataset,
     VideoCrops,
     VideoFile,
-    VideoLayoutError,
     keep_items,
-    list_videos,
+    list_split_files,
     share_of_process,
+    split_directory,
 )
 
 PROG = "extract_embeddings.py"
 STAGES = ("decode", "detect", "crop", "embed")
 
 
-class ExtractionError(ValueError):
+class ExtractionError(UserError):
     """Bad input that is not a video (a model that cannot be loaded, impossible options); one sentence."""
 
 
@@ -113,7 +114,7 @@ def load_embedder(
     try:
         config_dict, _ = PreTrainedConfig.get_config_dict(source, revision=revision)
     except (OSError, ValueError) as error:
-        raise ExtractionError(f"no model config could be read from {source} ({_first_line(error)}).") from None
+        raise ExtractionError(f"no model config could be read from {source} ({first_line(error)}).") from None
     model_type = config_dict.get("model_type")
     if model_type not in (EmoNeXtConfig.model_type, FaceFusionConfig.model_type):
         raise ExtractionError(
@@ -126,7 +127,7 @@ def load_embedder(
         try:
             loaded = model_class.from_pretrained(model, revision=revision)
         except (OSError, ValueError, RuntimeError) as error:
-            raise ExtractionError(f"the model {model} could not be loaded ({_first_line(error)}).") from None
+            raise ExtractionError(f"the model {model} could not be loaded ({first_line(error)}).") from None
         embedder = loaded.embedder if isinstance(loaded, FaceFusionModel) else loaded
         return embedder.eval()
 
@@ -141,7 +142,7 @@ def load_embedder(
         embedder = EmoNeXtModel(config)
     except Exception as error:  # noqa: BLE001 - timm/hub download failures come in many types
         raise ExtractionError(
-            f"EmoNeXt could not be built from {source} ({_first_line(error)}); with use_pretrained_backbone the "
+            f"EmoNeXt could not be built from {source} ({first_line(error)}); with use_pretrained_backbone the "
             "ImageNet weights of the backbone must be downloadable or in the Hugging Face cache."
         ) from None
     if not config.use_pretrained_backbone:
@@ -151,16 +152,6 @@ def load_embedder(
             stacklevel=2,
         )
     return embedder.eval()
-
-
-def weights_fingerprint(model: torch.nn.Module) -> str:
-    """SHA-256 of the model's parameters and buffers: the identity of the embedder, wherever it was loaded from."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        digest.update(name.encode("utf-8"))
-        digest.update(f"{tensor.dtype}{tuple(tensor.shape)}".encode("utf-8"))
-        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
 
 
 def make_processor(num_frames: int, image_size: int, face_detector: str, device: str = "cpu") -> FaceVideoProcessor:
@@ -178,7 +169,7 @@ def embed_crops(
     crops: torch.Tensor,
     batch_size: int,
     device: torch.device,
-    autocast_dtype: torch.dtype | None = None,
+    precision: str = "fp32",
     pad: bool = True,
 ) -> torch.Tensor:
     """Embeds uint8 face crops in batches.
@@ -193,15 +184,14 @@ def embed_crops(
         crops: (N, S, S, 3) uint8 RGB.
         batch_size: Crops per forward pass.
         device: Where the model runs.
-        autocast_dtype: bfloat16 for mixed precision, None for float32.
+        precision: "bf16" (autocast) or "fp32", as `resolve_precision` gives it.
         pad: Pad the last batch to `batch_size`.
 
     Returns:
         (N, D) float32 embeddings on the CPU.
     """
     outputs = []
-    autocast = torch.autocast(device.type, autocast_dtype or torch.float32, enabled=autocast_dtype is not None)
-    with torch.inference_mode(), autocast:
+    with torch.inference_mode(), precision_autocast(precision, device):
         for start in range(0, len(crops), batch_size):
             pixels = processor.normalize(crops[start : start + batch_size].numpy())
             count = len(pixels)
@@ -229,13 +219,25 @@ def failure_record(item: VideoCrops) -> dict[str, Any]:
     }
 
 
+def skipped_file_record(item: SkippedFile, split_folder: Path) -> dict[str, Any]:
+    """The failure log's line for a file of the split's folders that is not a video (keyed by its relative path, so
+    it cannot shadow a video's id)."""
+    return {
+        "video_id": item.path.relative_to(split_folder).as_posix(),
+        "path": str(item.path),
+        "error": "NotAVideoFile",
+        "reason": f"{item.path.name} was skipped: {item.reason}.",
+        "retry": False,
+    }
+
+
 def embed_chunk(
     items: list[VideoCrops],
     model: EmoNeXtModel,
     processor: FaceVideoProcessor,
     batch_size: int,
     device: torch.device,
-    autocast_dtype: torch.dtype | None,
+    precision: str,
 ) -> tuple[list[tuple[VideoFile, torch.Tensor, np.ndarray]], list[dict[str, Any]], float]:
     """Embeds every usable video of a chunk in shared batches and splits the result back per video.
 
@@ -249,11 +251,11 @@ def embed_chunk(
         return [], failures, 0.0
     start = time.perf_counter()
     embeddings = embed_crops(
-        model, processor, torch.cat([item.crops for item in good]), batch_size, device, autocast_dtype
+        model, processor, torch.cat([item.crops for item in good]), batch_size, device, precision
     )
     seconds = time.perf_counter() - start
     rows = []
-    for item, video_embeddings in zip(good, torch.split(embeddings, [len(item.crops) for item in good])):
+    for item, video_embeddings in zip(good, torch.split(embeddings, [len(item.crops) for item in good]), strict=True):
         if not torch.isfinite(video_embeddings).all():
             item.error, item.error_type = f"{item.video.path.name}: the model gave non-finite embeddings.", "NonFinite"
             failures.append(failure_record(item))
@@ -293,13 +295,6 @@ def write_pt_file(split_dir: Path, video: VideoFile, embeddings: torch.Tensor, m
 
 # ---------------------------------------------------------------------------------------------------------------
 # The whole run
-
-
-def resolve_precision(precision: str, device: torch.device) -> tuple[str, torch.dtype | None]:
-    """("bf16" | "fp32", autocast dtype): "auto" is bf16 where the device computes it natively, else fp32."""
-    if precision == "auto":
-        precision = "bf16" if bf16_is_native(device) else "fp32"
-    return precision, (torch.bfloat16 if precision == "bf16" else None)
 
 
 def extraction_settings(
@@ -360,11 +355,16 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
     rank, world, is_main = accelerator.process_index, accelerator.num_processes, accelerator.is_main_process
     device = accelerator.device
 
-    videos = list_videos(args.dataset, args.base_path, args.split, args.folders)
+    listing = list_split_files(args.dataset, args.base_path, args.split, args.folders)
+    videos = listing.videos
+    split_folder = split_directory(args.dataset, args.base_path, args.split)
     model = load_embedder(args.model, args.revision, args.model_config, args.seed, args.pretrained_backbone)
     model = model.to(device)
     processor = make_processor(args.num_frames, model.config.image_size, args.face_detector, str(device))
-    precision, autocast_dtype = resolve_precision(args.precision, device)
+    try:
+        precision = resolve_precision(args.precision, device)  # None: $FACE_FUSION_PRECISION, else "auto"
+    except ValueError as error:
+        raise ExtractionError(str(error)) from None
     if args.batch_size is None:
         args.batch_size = default_embed_batch_size(device, 160)
     settings = extraction_settings(args, model, processor, precision)
@@ -381,7 +381,11 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
     done, failed = store.finished()
     pending = [video for video in videos if video.video_id not in done and video.video_id not in failed]
     share = share_of_process(pending, rank, world)
+    skipped_records = [skipped_file_record(item, split_folder) for item in listing.skipped]
     accelerator.wait_for_everyone()  # every process has listed the shards before any process writes one
+    new_skipped = [record for record in skipped_records if record["video_id"] not in failed]
+    if is_main and new_skipped:  # logged once: a rerun finds them among the failures
+        store.write_chunk(rows_to_table([], num_frames, dim, args.dtype), new_skipped)
 
     num_workers = default_num_workers(world) if args.num_workers is None else args.num_workers
     loader = torch.utils.data.DataLoader(
@@ -409,7 +413,7 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
             if len(chunk) < args.chunk_size and index + 1 < len(share):
                 continue
             rows, failures, embed_seconds = embed_chunk(
-                chunk, model, processor, args.batch_size, device, autocast_dtype
+                chunk, model, processor, args.batch_size, device, precision
             )
             seconds["embed"] += embed_seconds
             if args.format == "pt":
@@ -433,6 +437,7 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
     else:
         everyone = [mine]
     summary = summarize(everyone, len(videos), len(videos) - len(pending))
+    summary.update(files_seen=len(videos) + len(listing.skipped), not_videos=len(listing.skipped))
     summary.update(dataset=args.dataset, split=args.split, output=str(split_dir), process_index=rank,
                    num_processes=world, device=str(device), precision=precision, num_workers=num_workers,
                    batch_size=args.batch_size)
@@ -482,17 +487,15 @@ def _published_counts(split_dir: Path) -> tuple[int, int]:
     return extraction["rows"], extraction["failures"]
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0].rstrip(".") if text else type(error).__name__
-
-
 def print_summary(summary: dict[str, Any]) -> None:
     """The end-of-run report (main process)."""
     skipped = summary["skipped_now"]
     reasons = ", ".join(f"{count} {error}" for error, count in summary["skipped_now_by_error"].items())
+    not_videos = summary["not_videos"]
+    others = f" and {not_videos} other file(s), skipped as not videos" if not_videos else ""
     print(
-        f"{summary['dataset']} {summary['split']}: {summary['videos_listed']} videos; "
+        f"{summary['dataset']} {summary['split']}: {summary['files_seen']} files: {summary['videos_listed']} videos"
+        f"{others}; "
         f"{summary['embedded_now']} embedded now, {summary['already_done']} done before, {skipped} skipped now"
         + (f" ({reasons})" if skipped else "") + "."
     )
@@ -501,20 +504,13 @@ def print_summary(summary: dict[str, Any]) -> None:
         rate = summary["videos_per_second"]
         print(f"{rate:.2f} videos/s on {summary['device']} ({summary['precision']}); per video: {stages}.")
     print(
-        f"table: {summary['output']} ({summary['table_rows']} videos); skipped videos and reasons: "
+        f"table: {summary['output']} ({summary['table_rows']} videos); skipped files and reasons: "
         f"{Path(summary['output']) / 'failures.jsonl'} ({summary['failures_total']})."
     )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Command line
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (exit code 2), like every other bad input here."""
-
-    def error(self, message: str):  # noqa: D102 - argparse hook
-        self.exit(2, f"{self.prog}: error: {message} (see --help).\n")
 
 
 def _positive(text: str) -> int:
@@ -532,7 +528,7 @@ def _non_negative(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(
+    parser = ArgumentParser(
         prog=PROG,
         description=textwrap.fill(__doc__.split("\n\n")[0] + " " + __doc__.split("\n\n")[2], width=100),
         epilog="Examples:" + __doc__.split("Examples:", 1)[1],
@@ -572,9 +568,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "available), or auto: face_alignment when its weights are present, else haar.")
     model.add_argument("--num_frames", type=_positive, default=30, help="Frames sampled per video (T).")
     model.add_argument("--dtype", choices=EMBEDDING_DTYPES, default="float16", help="Storage type of the embeddings.")
-    model.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+    model.add_argument("--precision", choices=PRECISIONS, default=None,
                        help="Compute precision: auto is bf16 autocast where the device has native bf16 "
-                       "(CUDA, AVX-512 BF16 or AMX CPUs), fp32 elsewhere.")
+                       "(CUDA, AVX-512 BF16 or AMX CPUs), fp32 elsewhere. Recorded in the table and extraction.json; "
+                       f"a resumed run must use the same. Default: ${PRECISION_ENV}, else auto.")
 
     run = parser.add_argument_group("speed and resumption")
     run.add_argument(
@@ -617,7 +614,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit code (0 done, 2 bad input, 130 interrupted)."""
+    """Command-line entry point; returns the exit code (0 done, 2 bad input, 130 interrupted: `training/cli.py`)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.split not in DATASET_SPLITS[args.dataset]:
@@ -631,20 +628,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--folders is for --dataset fiv2 only")
     if not args.base_path.is_dir():
         parser.error(f"--base_path {args.base_path} is not a folder")
-    try:
+
+    def work() -> None:
         with _quiet_libraries(), warnings.catch_warnings():
             warnings.simplefilter("default")
             warnings.showwarning = _show_warning
             summary = extract(args)
-    except (VideoLayoutError, ExtractionError, ShardError, TableError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; run the same command again to resume.", file=sys.stderr)
-        return 130
-    if summary["process_index"] == 0:
-        print_summary(summary)
-    return 0
+        if summary["process_index"] == 0:
+            print_summary(summary)
+
+    return run_cli(PROG, work, on_interrupt="interrupted; run the same command again to resume.")
 
 
 if __name__ == "__main__":

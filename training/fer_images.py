@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from datasets import ClassLabel, DatasetDict
 from torchvision import transforms
 from transformers.utils.constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from modeling import EMOTION_LABELS
+from training.cli import first_line
 from training.tables import TableError
 
 # Class-folder names of FER2013, RAF-DB, AffectNet, CK+ and friends, and the project's emotion each means.
@@ -71,7 +73,7 @@ def load_image_set(
     except ImageSetError:
         raise
     except Exception as error:  # noqa: BLE001 - datasets and the Hub raise many types; the user needs one sentence
-        raise ImageSetError(f"--dataset {source}: cannot be loaded as an image set ({_one_line(error)}).") from None
+        raise ImageSetError(f"--dataset {source}: cannot be loaded as an image set ({first_line(error)}).") from None
 
     splits = {}
     for name, split in loaded.items():
@@ -108,7 +110,7 @@ def load_image_set(
         except ValueError as error:  # too few images for every class to appear on both sides
             raise ImageSetError(
                 f"--dataset {source} has no validation split, and {validation_fraction:.0%} of its "
-                f"{len(relabelled['train'])} training images cannot hold every class ({_one_line(error)}); "
+                f"{len(relabelled['train'])} training images cannot hold every class ({first_line(error)}); "
                 "add a val/ folder or raise --validation_fraction."
             ) from None
         relabelled["train"], relabelled["validation"] = held_out["train"], held_out["test"]
@@ -131,10 +133,26 @@ def emotion_mapping(class_names: list[str], source: str) -> dict[str, str]:
     return mapping
 
 
-def image_transforms(image_size: int, train: bool, vertical_flip: bool = True) -> transforms.Compose:
-    """EmoNeXt's augmentations (train) or the deterministic resize and center crop (evaluation)."""
+def image_transforms(
+    image_size: int, train: bool, vertical_flip: bool = True, normalize: bool = True, ten_crop: bool = False
+) -> transforms.Compose:
+    """EmoNeXt's augmentations (train) or the deterministic resize and center crop (evaluation).
+
+    Args:
+        normalize: ImageNet mean and std (this project's recipe); False keeps raw [0, 1] pixels (the original's).
+        ten_crop: Evaluation on the original's ten crops (corners, center, and their mirrors): (10, 3, S, S) per image.
+    """
     resize = round(image_size * RESIZE_RATIO)
-    normalise = [transforms.ToTensor(), transforms.Normalize(IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD)]
+    normalise = [transforms.ToTensor()]
+    if normalize:
+        normalise.append(transforms.Normalize(IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD))
+    if not train and ten_crop:
+        to_tensor = transforms.Compose(normalise)
+        return transforms.Compose([
+            transforms.Resize(resize),
+            transforms.TenCrop(image_size),
+            transforms.Lambda(lambda crops: torch.stack([to_tensor(crop) for crop in crops])),
+        ])
     if not train:
         return transforms.Compose([transforms.Resize(resize), transforms.CenterCrop(image_size), *normalise])
     flips = [transforms.RandomHorizontalFlip()] + ([transforms.RandomVerticalFlip()] if vertical_flip else [])
@@ -144,11 +162,17 @@ def image_transforms(image_size: int, train: bool, vertical_flip: bool = True) -
     )
 
 
-def with_transforms(images: DatasetDict, image_size: int, vertical_flip: bool) -> DatasetDict:
-    """Applies the transforms on the fly: rows become `pixel_values` (3, S, S) and `labels`."""
+def with_transforms(
+    images: DatasetDict, image_size: int, vertical_flip: bool, normalize: bool = True, ten_crop_test: bool = False
+) -> DatasetDict:
+    """Applies the transforms on the fly: rows become `pixel_values` (3, S, S), or (10, 3, S, S) for a ten-crop
+    test split, and `labels`."""
     prepared = DatasetDict()
     for name, split in images.items():
-        transform = image_transforms(image_size, train=name == "train", vertical_flip=vertical_flip)
+        transform = image_transforms(
+            image_size, train=name == "train", vertical_flip=vertical_flip, normalize=normalize,
+            ten_crop=ten_crop_test and name == "test",
+        )
 
         def apply(batch, transform=transform):
             return {
@@ -158,8 +182,3 @@ def with_transforms(images: DatasetDict, image_size: int, vertical_flip: bool) -
 
         prepared[name] = split.with_transform(apply)
     return prepared
-
-
-def _one_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0].rstrip(".") if lines else type(error).__name__

@@ -14,11 +14,11 @@ import numbers
 from pathlib import Path
 
 from modeling.configuration_face_transformer import TRAIT_LABELS
-
+from training.cli import UserError
 from training.safe_pickle import load_plain_pickle
 
 
-class FIV2LabelError(ValueError):
+class FIV2LabelError(UserError):
     """A First Impressions V2 annotation file is missing or does not hold what the dataset ships."""
 
 

@@ -28,6 +28,9 @@ from typing import Any
 import yaml
 from huggingface_hub import EvalResult, ModelCardData
 
+from training.cli import UserError
+from training.results_table import results_markdown
+
 SPLIT_PREFIXES = {
     "test": "test",
     "eval": "validation",
@@ -39,7 +42,7 @@ _BOOKKEEPING = re.compile(r"(^|_)(epoch|step|steps|runtime|samples_per_second|st
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
 
-class ModelCardError(ValueError):
+class ModelCardError(UserError):
     """A template or an eval_results.json that cannot make a card; the message is one sentence."""
 
 
@@ -108,9 +111,10 @@ class EvalResults:
     """Metrics of a run, by split ("validation", "test", ...), each a {metric: value} dict."""
 
     splits: dict[str, dict[str, float]] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)  # the file's content, for the trainers' results table
 
     @classmethod
-    def read(cls, path: str | Path) -> "EvalResults":
+    def read(cls, path: str | Path) -> EvalResults:
         """Read an `eval_results.json` (see the module docstring for the accepted shapes).
 
         Raises:
@@ -126,9 +130,9 @@ class EvalResults:
         return cls.from_dict(content)
 
     @classmethod
-    def from_dict(cls, content: dict[str, Any]) -> "EvalResults":
+    def from_dict(cls, content: dict[str, Any]) -> EvalResults:
         """Sort a flat or split-nested metrics dict into splits."""
-        results = cls()
+        results = cls(raw=content)
         default_split = SPLIT_PREFIXES.get(str(content.get("split", "validation")), str(content.get("split")))
         for key, value in content.items():
             if isinstance(value, dict) and key in SPLIT_PREFIXES:
@@ -198,6 +202,8 @@ class EvalResults:
         ]
         if rows:
             lines += ["| Dataset | Split | Metric | Value |", "|---|---|---|---|", *rows, ""]
+        if "baseline" in self.raw:  # a trainer's eval_results.json: every metric beside the trivial baseline's
+            return "\n".join([*lines, results_markdown(self.raw)]).rstrip()
         for split in self._ordered_splits():
             lines += [
                 "<details>",
@@ -255,6 +261,7 @@ def render_card(
     eval_results: EvalResults | None = None,
     widget: list[dict[str, Any]] | None = None,
     metadata_overrides: dict[str, Any] | None = None,
+    metadata_additions: dict[str, list[Any]] | None = None,
     source: str = "the template",
 ) -> str:
     """The README.md of a Hub repo: filled template, metadata completed with `model-index` and `widget`.
@@ -267,12 +274,18 @@ def render_card(
         eval_results: The run's metrics (None or empty: no `model-index`, and the card says so).
         widget: Widget entries (`src`, `example_title`, static `output`).
         metadata_overrides: Metadata keys to set or replace (e.g. `pipeline_tag`).
+        metadata_additions: Entries appended to list keys (e.g. `tags`, `datasets`), each once.
         source: What error messages call the template.
     """
     eval_results = eval_results or EvalResults()
     values = {"metrics_section": eval_results.markdown(tasks), **values}
     metadata, body = split_front_matter(fill_placeholders(template, values, source), source)
     metadata.update(metadata_overrides or {})
+    for key, entries in (metadata_additions or {}).items():
+        merged = list(metadata.get(key) or [])
+        merged += [entry for entry in entries if entry not in merged]
+        if merged:
+            metadata[key] = merged
     index = eval_results.model_index(tasks)
     if index:
         metadata["model_name"] = model_name
@@ -281,3 +294,29 @@ def render_card(
         metadata["widget"] = widget
     card_data = ModelCardData(**metadata)
     return f"---\n{card_data.to_yaml()}\n---\n{body.lstrip()}"
+
+
+# ------------------------------------------------------------------------------------------ training procedure
+
+# Run settings shown first in the card's training section, when the run recorded them.
+_HYPERPARAMETER_ORDER = (
+    "learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps", "world_size", "num_train_epochs",
+    "epochs_trained", "weight_decay", "warmup_steps", "lr_scheduler_type", "seed", "bf16", "metric_for_best_model",
+    "best_metric", "best_checkpoint",
+)
+
+
+def training_section(run: dict[str, Any]) -> str:
+    """The card's "Training procedure" text: the hyperparameters and provenance the trainer recorded in the `run`
+    part of `eval_results.json`, as a table (nested settings as compact JSON)."""
+    if not run:
+        return "The training run recorded no settings with this checkpoint (its `eval_results.json` has no `run` part)."
+    names = [name for name in _HYPERPARAMETER_ORDER if name in run] + sorted(set(run) - set(_HYPERPARAMETER_ORDER))
+    rows = [f"| `{name}` | {_cell(run[name])} |" for name in names if run[name] is not None]
+    return "\n".join(["The run's settings, as the trainer recorded them in `eval_results.json`:", "",
+                      "| Setting | Value |", "|---|---|", *rows])
+
+
+def _cell(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, separators=(", ", ": "))
+    return "`" + str(text).replace("|", "\\|").replace("`", "'") + "`"

@@ -16,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from training.cli import UserError
 
-class UnsafePickleError(ValueError):
+
+class UnsafePickleError(UserError):
     """A pickle file could not be read as plain data (it asks for code, or it is not a readable pickle)."""
 
 

@@ -38,6 +38,7 @@ from typing import Any
 import datasets
 from datasets import Dataset, concatenate_datasets
 
+from training.cli import UserError
 from training.tables import EMBEDDING_COLUMNS
 
 SHARDS_DIR = ".shards"
@@ -50,7 +51,7 @@ TEMP_PREFIX = ".tmp-"
 STATE_FILE = "state.json"  # what datasets.load_from_disk needs; written last
 
 
-class ShardError(ValueError):
+class ShardError(UserError):
     """The output folder cannot be resumed into; the message is one sentence."""
 
 

@@ -11,6 +11,7 @@ loads and validates, so a wrong table stops with one sentence before any GPU tim
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -20,9 +21,10 @@ import pyarrow.compute as pc
 from datasets import Array2D, Dataset, DatasetDict, Features, List, Value
 
 from modeling.configuration_face_transformer import EMOTION_LABELS, TRAIT_LABELS
+from training.cli import UserError, first_line
 
 
-class TableError(ValueError):
+class TableError(UserError):
     """A training or embedding table breaks the contract; the message is one sentence naming what is wrong."""
 
 
@@ -36,6 +38,10 @@ EMBEDDING_DTYPES = ("float16", "float32")
 EMOTION_SUM_TOLERANCE = 1e-3
 
 _LABEL_NAMES = re.compile(r"label_names:\s*([^\n]*)")
+# What made a table's embeddings: the compute precision ("fp32" | "bf16" | "mixed") and the embedder's weights.
+PROVENANCE_KEYS = ("precision", "embedder_weights_sha256")
+_PROVENANCE = re.compile(r"^(precision|embedder_weights_sha256):[ \t]*(\S+)[ \t]*$", re.MULTILINE)
+EXTRACTION_KEY = "face_fusion_extraction"  # the key of the extraction's settings in an embedding table's description
 
 
 def _check_target(target: str) -> tuple[str, ...]:
@@ -86,10 +92,50 @@ def training_features(num_frames: int, dim: int, target: str, dtype: str = "floa
     return features
 
 
-def describe_training_table(target: str) -> str:
-    """The `DatasetInfo.description` written with a training table; it records the label order it was built with."""
+def describe_training_table(target: str, provenance: dict[str, str | None] | None = None) -> str:
+    """The `DatasetInfo.description` written with a training table.
+
+    It records the label order it was built with and, when known, the provenance of its embeddings (`precision`,
+    `embedder_weights_sha256`: see `table_provenance`), one `key: value` line each.
+    """
     labels = _check_target(target)
-    return f"face-fusion training table ({target} per video).\nlabel_names: {', '.join(labels)}"
+    lines = [f"face-fusion training table ({target} per video).", f"label_names: {', '.join(labels)}"]
+    lines += [f"{key}: {value}" for key, value in (provenance or {}).items() if key in PROVENANCE_KEYS and value]
+    return "\n".join(lines)
+
+
+def extraction_provenance(description: str | None) -> dict[str, str | None]:
+    """`precision` and `embedder_weights_sha256` from an embedding table's description (the extraction's settings
+    JSON); None for what it does not record."""
+    try:
+        settings = json.loads(description or "").get(EXTRACTION_KEY)
+    except (ValueError, AttributeError):
+        settings = None
+    settings = settings if isinstance(settings, dict) else {}
+    return {"precision": settings.get("precision"), "embedder_weights_sha256": settings.get("weights_sha256")}
+
+
+def table_provenance(dataset: Dataset | DatasetDict) -> dict[str, str | None]:
+    """What made a table's embeddings, for records such as `eval_results.json`.
+
+    Args:
+        dataset: A training table (`DatasetDict` or one split) built by `training/build_dataset.py`, or an embedding
+            table written by the extraction.
+
+    Returns:
+        `{"precision": "fp32" | "bf16" | "mixed" | None, "embedder_weights_sha256": hex | None}`; None where the
+        table does not record it (tables built before it was recorded). "mixed": joined from extractions run at
+        different precisions.
+    """
+    if isinstance(dataset, DatasetDict):
+        if not dataset:
+            return dict.fromkeys(PROVENANCE_KEYS)
+        dataset = dataset["train"] if "train" in dataset else dataset[next(iter(dataset))]
+    description = dataset.info.description or ""
+    found = dict(_PROVENANCE.findall(description))
+    if found:
+        return {key: found.get(key) for key in PROVENANCE_KEYS}
+    return extraction_provenance(description)
 
 
 def label_names_of(dataset: Dataset) -> tuple[str, ...] | None:
@@ -121,7 +167,10 @@ def load_training_table(path_or_hub_id: str | Path, target: str) -> DatasetDict:
 
     _check_target(target)
     path = Path(path_or_hub_id)
-    if path.exists():
+    if path.is_dir() and (path / "README.md").is_file() and not (path / "dataset_dict.json").is_file():
+        # A Hub dataset repo on disk (what push_to_hub uploads: the card and data files), e.g. a snapshot_download.
+        loaded = _load_hub_layout(str(path), path / "README.md")
+    elif path.exists():
         if not path.is_dir():
             raise TableError(f"{path}: a training table is a folder written by save_to_disk or a Hub id, not a file.")
         try:
@@ -131,23 +180,37 @@ def load_training_table(path_or_hub_id: str | Path, target: str) -> DatasetDict:
             empty = sorted(split.name for split in path.iterdir() if split.is_dir() and not any(split.glob("*.arrow")))
             raise TableError(f"{path}: split {(empty or ['?'])[0]!r} is empty; every split needs rows.") from None
         except (FileNotFoundError, ValueError, OSError, KeyError) as error:
-            raise TableError(f"{path}: not a dataset folder written by save_to_disk ({_one_line(error)}).") from None
+            raise TableError(f"{path}: not a dataset folder written by save_to_disk ({first_line(error)}).") from None
         if isinstance(loaded, Dataset):
             raise TableError(f"{path}: holds a single Dataset, not a DatasetDict with train and validation splits.")
     else:
-        try:
-            loaded = datasets.load_dataset(str(path_or_hub_id))
-        except Exception as error:  # noqa: BLE001 - the Hub client raises many types; the user needs one sentence
-            raise TableError(
-                f"{path_or_hub_id}: no such folder, and loading it as a Hub dataset failed ({_one_line(error)})."
-            ) from None
+        loaded = _load_hub_layout(str(path_or_hub_id), str(path_or_hub_id))
     validate_training_table(loaded, target)
     return loaded
 
 
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+def _load_hub_layout(source: str, card: str | Path) -> DatasetDict:
+    """`load_dataset(source)`, with the label order its dataset card declares put where `label_names_of` reads it
+    (the features cannot carry it, and `push_to_hub` drops the description; see training/dataset_card.py)."""
+    import datasets
+    from huggingface_hub import DatasetCard
+
+    from training.dataset_card import label_names_from_card
+
+    try:
+        loaded = datasets.load_dataset(source)
+    except Exception as error:  # noqa: BLE001 - the Hub client raises many types; the user needs one sentence
+        raise TableError(
+            f"{source}: no such folder, and loading it as a Hub dataset failed ({first_line(error)})."
+        ) from None
+    try:
+        names = label_names_from_card(DatasetCard.load(card, repo_type="dataset") if isinstance(card, str) else card)
+    except Exception:  # noqa: BLE001 - no card, or an unreadable one: the table declares no order, as before
+        names = None
+    if names is not None and isinstance(loaded, DatasetDict):
+        for split in loaded.values():
+            split.info.description = f"{split.info.description or ''}\nlabel_names: {', '.join(names)}".strip()
+    return loaded
 
 
 def validate_training_table(dsd: DatasetDict, target: str) -> None:

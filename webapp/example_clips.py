@@ -108,7 +108,7 @@ def make_example_videos(folder: str | os.PathLike, size: tuple[int, int] = (480,
         return canvas
 
     paths = []
-    for name, draw in zip(PAGE_EXAMPLES, (close_up, steps_out, no_face)):
+    for name, draw in zip(PAGE_EXAMPLES, (close_up, steps_out, no_face), strict=True):
         path = folder / name
         if not path.exists():
             partial = path.with_suffix(".partial.mp4")

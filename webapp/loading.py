@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 
 import modeling  # registers the Auto classes and the face-video-analysis task
-from modeling.inference_precision import bf16_is_native
 from modeling.pipeline_face_video import FaceVideoAnalysisPipeline
 from modeling.processing_face_video import FaceVideoProcessor
 from webapp.settings import Settings
@@ -37,7 +36,7 @@ def hub_reachable(timeout_s: float = 3.0) -> bool:
         return False
     try:
         get_session().head(constants.ENDPOINT, timeout=timeout_s)
-    except Exception:  # DNS failure, refused, timed out, proxy error: all mean "not now"
+    except Exception:  # noqa: BLE001 - DNS failure, refused, timed out, proxy error: all mean "not now"
         return False
     return True
 
@@ -63,7 +62,7 @@ def load_pipeline(settings: Settings) -> tuple[FaceVideoAnalysisPipeline, str | 
         pipe = build_pipeline(model, processor, settings.precision)
         pipe.revision = loaded_commit(model_id, revision) or pipe.revision
         return pipe, None
-    except Exception as error:  # offline, missing repo, bad folder: the page must still start
+    except Exception as error:  # noqa: BLE001 - offline, missing repo, bad folder: the page must still start
         first_line = (str(error).strip().splitlines() or [""])[0]
         reason = f"{type(error).__name__}: {first_line}"[:300]
         logger.warning("Could not load %s (%s); using the untrained model in %s.", model_id, reason, FALLBACK_CONFIG)
@@ -72,17 +71,8 @@ def load_pipeline(settings: Settings) -> tuple[FaceVideoAnalysisPipeline, str | 
 
 
 def build_pipeline(model, processor: FaceVideoProcessor | None, precision: str) -> FaceVideoAnalysisPipeline:
-    """The project's pipeline on `model` at `precision` ("auto", "fp32" or "bf16").
-
-    A pipeline without the `precision` setting (older modeling code) gets the same choice through its `bf16` switch.
-    """
-    options = {} if precision == "auto" else {"precision": precision}
-    try:
-        return FaceVideoAnalysisPipeline(model=model, processor=processor, **options)
-    except TypeError as error:
-        if "precision" not in str(error):
-            raise
-    return FaceVideoAnalysisPipeline(model=model, processor=processor, bf16=precision == "bf16")
+    """The project's pipeline on `model` with the embedder at `precision` ("auto", "fp32" or "bf16")."""
+    return FaceVideoAnalysisPipeline(model=model, processor=processor, precision=precision)
 
 
 def _saved_processor(model_id: str, revision: str | None, local_only: bool) -> FaceVideoProcessor | None:
@@ -101,7 +91,7 @@ def loaded_commit(model_id: str, revision: str | None) -> str | None:
 
     try:
         cached = try_to_load_from_cache(model_id, "config.json", revision=revision)
-    except Exception:  # not a repo id the cache knows
+    except Exception:  # noqa: BLE001 - not a repo id the cache knows: the commit is simply unknown
         return None
     if isinstance(cached, str) and Path(cached).parent.parent.name == "snapshots":
         return Path(cached).parent.name
@@ -109,11 +99,5 @@ def loaded_commit(model_id: str, revision: str | None) -> str | None:
 
 
 def embedder_precision(pipe: FaceVideoAnalysisPipeline) -> str:
-    """"bf16" or "fp32": what the pipeline's embedder runs at on its device."""
-    chosen = getattr(pipe, "precision", None)
-    if chosen in ("fp32", "bf16"):
-        return chosen
-    enabled = getattr(pipe, "bf16", None)
-    if enabled is None:
-        enabled = bf16_is_native(pipe.device)
-    return "bf16" if enabled else "fp32"
+    """"bf16" or "fp32": what the pipeline's embedder runs at on its device ("auto" resolved)."""
+    return pipe.precision

@@ -109,7 +109,7 @@ def gallery_items(result: dict[str, Any], folder: Path) -> list[tuple[str, str]]
     """The crops the model saw, as image files in `folder`, captioned; frames where no face was found are dimmed and
     framed in red."""
     items = []
-    for i, (crop, frame) in enumerate(zip(result.get("face_crops", []), result["frames"])):
+    for i, (crop, frame) in enumerate(zip(result.get("face_crops", []), result["frames"], strict=False)):
         caption = f"frame {frame['index']} · {frame['timestamp']:.2f} s"
         if not frame["face_found"]:
             crop = _mark_no_face(crop)
@@ -148,7 +148,8 @@ def model_info(pipe, settings, fallback_reason: str | None, fallback_config: str
     revision = f"revision `{pipe.revision}`" if pipe.revision else "local files"
     chosen = "" if settings.precision == precision else f" ({settings.precision})"
     return (
-        f"**Model:** {name} · {revision} · {precision}{chosen} embedder · faces found with {detector[processor.resolved_face_detector]} · "
+        f"**Model:** {name} · {revision} · {precision}{chosen} embedder · "
+        f"faces found with {detector[processor.resolved_face_detector]} · "
         f"{processor.num_frames} frames per clip · limits: {settings.max_upload_mb:g} MB, "
         f"{minutes(settings.max_duration_s)}, {settings.max_megapixels:g} megapixels per frame"
     )

@@ -12,8 +12,8 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-PRECISIONS = ("auto", "fp32", "bf16")
-FACE_DETECTORS = ("auto", "face_alignment", "haar")
+from modeling.inference_precision import PRECISION_ENV, PRECISIONS
+from modeling.processing_face_video import FACE_DETECTORS
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Settings:
 ENVIRONMENT = {
     "model": "FACE_FUSION_MODEL",
     "revision": "FACE_FUSION_REVISION",
-    "precision": "FACE_FUSION_PRECISION",
+    "precision": PRECISION_ENV,  # shared with the pipeline and the extraction CLI
     "host": "GRADIO_SERVER_NAME",
     "port": "GRADIO_SERVER_PORT",
     "mcp_server": "GRADIO_MCP_SERVER",

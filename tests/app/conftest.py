@@ -13,10 +13,10 @@ from skimage import data
 
 from modeling import FaceFusionModel
 from modeling.processing_face_video import FaceVideoProcessor
-from tests.app_process import AppServer, running_app
 from tests.hub_cache import plant_in_hf_cache
-from tests.tiny_configs import IMAGE_SIZE, NUM_FRAMES, tiny_fusion_config
-from tests.videos import (
+from training.testing.app_process import AppServer, running_app
+from training.testing.tiny_configs import IMAGE_SIZE, NUM_FRAMES, tiny_fusion_config
+from training.testing.videos import (
     audio_only_file,
     empty_file,
     face_gap_video,

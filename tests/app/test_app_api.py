@@ -26,9 +26,9 @@ from gradio_client.exceptions import AppError, ValidationError
 from modeling.pipeline_face_video import FaceVideoAnalysisPipeline
 from modeling.processing_face_video import FaceVideoProcessor
 from tests.app.conftest import MAX_DURATION_S, MAX_MEGAPIXELS, MODEL_ID, PROJECT_ROOT
-from tests.app_process import free_port
 from tests.hub_cache import plant_in_hf_cache
-from tests.tiny_configs import NUM_FRAMES
+from training.testing.app_process import free_port
+from training.testing.tiny_configs import NUM_FRAMES
 from webapp import loading
 from webapp.analysis import STAGE_TEXT, analyze_video
 from webapp.example_clips import PAGE_EXAMPLES, make_example_videos
@@ -187,7 +187,7 @@ def test_two_concurrent_requests_both_complete(app_server, videos):
     def run(video):
         try:
             results.append(predict(Client(app_server.url, verbose=False), video)[0])
-        except Exception as error:  # reported below, with the thread's error
+        except Exception as error:  # noqa: BLE001 - reported below, with the thread's error
             errors.append(error)
 
     threads = [threading.Thread(target=run, args=(videos[kind],)) for kind in ("face", "gap")]
@@ -445,11 +445,10 @@ def test_mcp_server_offers_the_json_analysis_as_a_tool(app_server, videos):
         assert "No MCP server: the mcp package is not installed" in app_server.log_text()
         pytest.skip("the mcp package (pip install 'gradio[mcp]') is not installed: the page runs without MCP")
     import asyncio
+    import base64
 
     from mcp import ClientSession
     from mcp.client.streamable_http import streamablehttp_client
-
-    import base64
 
     # The clip inline (Gradio's MCP server refuses to fetch URLs of this machine, as it should).
     video_url = "data:video/mp4;base64," + base64.b64encode(videos["face"].read_bytes()).decode()

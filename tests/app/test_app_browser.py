@@ -12,8 +12,8 @@ import av
 import pytest
 
 from tests.app.conftest import MAX_UPLOAD_MB
-from tests.tiny_configs import NUM_FRAMES
-from tests.videos import astronaut_head, paste, render_frames
+from training.testing.tiny_configs import NUM_FRAMES
+from training.testing.videos import astronaut_head, paste, render_frames
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

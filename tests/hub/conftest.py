@@ -10,12 +10,20 @@ import torch
 from transformers import AutoModel
 from transformers.pipelines import PIPELINE_REGISTRY
 
-from modeling import FaceFusionModel
+from modeling import EmoNeXtForImageClassification, EmotionTransformerModel, FaceFusionModel, TraitTransformerModel
 from modeling.pipeline_face_video import TASK, FaceVideoAnalysisPipeline
 from modeling.processing_face_video import FaceVideoProcessor
-from tests.tiny_configs import IMAGE_SIZE, NUM_FRAMES, tiny_fusion_config
-from tests.videos import face_gap_video, faceless_video, moving_face_video, text_file
+from training.testing.tiny_configs import (
+    IMAGE_SIZE,
+    NUM_FRAMES,
+    tiny_emonext_config,
+    tiny_emotion_config,
+    tiny_fusion_config,
+    tiny_trait_config,
+)
+from training.testing.videos import face_gap_video, faceless_video, moving_face_video, text_file
 
+REPO_ID = "org/face-fusion"
 # What a trainer writes beside the weights (keys as the fusion trainer may write them: split and task prefixes).
 EVAL_RESULTS = {
     "test_emotion_mean_f1": 0.5123,
@@ -66,11 +74,12 @@ def videos(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def analyze(fusion_dir):
-    """The pipeline as a user builds it, from the folder."""
+    """The pipeline as a user builds it, from the folder, at fp32 on every machine (tests comparing with it pin
+    the precision of the other side too; the bf16 path has tests of its own)."""
     from transformers import pipeline
 
     ensure_task_registered()
-    return pipeline(TASK, model=str(fusion_dir), device="cpu")
+    return pipeline(TASK, model=str(fusion_dir), device="cpu", precision="fp32")
 
 
 def assert_one_sentence(message: str, *names: str) -> None:
@@ -79,3 +88,42 @@ def assert_one_sentence(message: str, *names: str) -> None:
     assert message.endswith("."), message
     for name in names:
         assert name in message, message
+
+
+@pytest.fixture(scope="session")
+def exported(fusion_dir, tmp_path_factory) -> Path:
+    """The face-fusion repo folder, exported from `fusion_dir` (shared by the Hub test modules: exporting is slow)."""
+    from training.export_hub import export_model_repo
+
+    return export_model_repo("face-fusion", fusion_dir, tmp_path_factory.mktemp("export") / "face-fusion", REPO_ID)
+
+
+@pytest.fixture(scope="session")
+def part_dirs(tmp_path_factory) -> dict[str, Path]:
+    """Trainer output folders of the three parts (tiny, seeded); only the emotion one has eval_results.json."""
+    torch.manual_seed(0)
+    models = {
+        "emonext-base": EmoNeXtForImageClassification(tiny_emonext_config()),
+        "mosei-emotion-transformer": EmotionTransformerModel(tiny_emotion_config()),
+        "fiv2-trait-transformer": TraitTransformerModel(tiny_trait_config()),
+    }
+    folders = {}
+    for repo, model in models.items():
+        folders[repo] = tmp_path_factory.mktemp(repo)
+        model.eval().save_pretrained(folders[repo])
+    (folders["mosei-emotion-transformer"] / "eval_results.json").write_text(
+        json.dumps({
+            "test": {"mean_f1": 0.55, "mean_weighted_accuracy": 0.61}, "validation": {"mean_f1": 0.57},
+            "run": {"learning_rate": 0.0003, "per_device_train_batch_size": 16, "seed": 7,
+                    "dataset": "org/mosei-emonext"},
+        })
+    )
+    return folders
+
+
+@pytest.fixture(scope="session")
+def exported_parts(part_dirs, tmp_path_factory) -> dict[str, Path]:
+    from training.export_hub import export_model_repo
+
+    out = tmp_path_factory.mktemp("parts")
+    return {repo: export_model_repo(repo, folder, out / repo, f"org/{repo}") for repo, folder in part_dirs.items()}

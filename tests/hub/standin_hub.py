@@ -53,7 +53,7 @@ class StandInHub:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def __enter__(self) -> "StandInHub":
+    def __enter__(self) -> StandInHub:
         self._thread.start()
         return self
 

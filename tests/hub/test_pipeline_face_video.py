@@ -17,6 +17,7 @@ from transformers.pipelines import PIPELINE_REGISTRY
 
 from modeling import FaceFusionModel
 from modeling.inference_batching import CPU_EMBED_BATCH_SIZE
+from modeling.inference_precision import PRECISION_ENV, precision_autocast
 from modeling.pipeline_face_video import (
     PROGRESS_STAGES,
     TASK,
@@ -25,8 +26,9 @@ from modeling.pipeline_face_video import (
     download_video,
 )
 from modeling.processing_face_video import FaceVideoProcessor, NoFaceFoundError, VideoDecodeError
+from modeling.weights_fingerprint import weights_fingerprint
 from tests.hub.conftest import assert_one_sentence, tiny_processor
-from tests.tiny_configs import IMAGE_SIZE, NUM_FRAMES, tiny_fusion_config
+from training.testing.tiny_configs import IMAGE_SIZE, NUM_FRAMES, tiny_fusion_config
 
 # Read at collection, before any fixture could register the task itself: did `import modeling` do it?
 REGISTERED_BY_IMPORT = TASK in PIPELINE_REGISTRY.supported_tasks
@@ -36,12 +38,15 @@ TRAITS = ["openness", "conscientiousness", "extraversion", "agreeableness", "neu
 
 
 def model_on_processor_output(pipe, video) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The reference: the processor's tensors straight into the model. Returns (probs, traits, embeddings, mask)."""
+    """The reference: the processor's tensors straight into the model, the embedder at the pipeline's precision (the
+    same on both sides, on every machine). Returns (probs, traits, embeddings, mask)."""
     features = pipe.processor(str(video), return_tensors="pt")
     pixel_values, mask = features["pixel_values"][None], features["attention_mask"][None]
     with torch.no_grad():
-        output = pipe.model(pixel_values=pixel_values, attention_mask=mask)
-    return output.emotion_probs[0], output.traits[0], output.frame_embeddings, mask
+        with precision_autocast(pipe.precision, pipe.device):
+            embeddings = pipe.model.embed_frames(pixel_values).float()
+        output = pipe.model(frame_embeddings=embeddings, attention_mask=mask)
+    return output.emotion_probs[0], output.trait_logits[0], embeddings, mask
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +73,7 @@ def test_import_modeling_registers_the_task():
 def test_result_follows_the_output_contract(analyze, videos):
     result = analyze(str(videos["moving"]))
 
-    assert list(result) == ["emotions", "traits", "frames", "video", "model"]
+    assert list(result) == ["emotions", "traits", "frames", "video", "precision", "model"]
     assert json.loads(json.dumps(result)) == result  # plain JSON data only
     assert sorted(item["label"] for item in result["emotions"]) == sorted(EMOTIONS)
     scores = [item["score"] for item in result["emotions"]]
@@ -93,8 +98,15 @@ def test_result_follows_the_output_contract(analyze, videos):
         "height": 240,
         "num_frames_sampled": NUM_FRAMES,
         "faces_found": NUM_FRAMES,
+        "frames_repeated": 0,
+        "frames_missing": 0,
     }
-    assert result["model"] == {"name_or_path": analyze.model.name_or_path, "revision": None}
+    assert result["precision"] == "fp32"  # the fixture's setting
+    assert result["model"] == {
+        "name_or_path": analyze.model.name_or_path,
+        "revision": None,
+        "embedder_weights_sha256": weights_fingerprint(analyze.model.embedder),
+    }
 
 
 def test_result_agrees_with_the_model_on_the_processor_output(analyze, videos):
@@ -121,7 +133,7 @@ def test_timeline_runs_the_fusion_per_window_on_embeddings_computed_once(analyze
     windows = [start for start in range(NUM_FRAMES - 1) if found[start] or found[start + 1]]
     assert len(result["timeline"]) == len(windows)  # windows without any face are left out
     timestamps = [f["timestamp"] for f in result["frames"]]
-    for entry, start in zip(result["timeline"], windows):
+    for entry, start in zip(result["timeline"], windows, strict=True):
         window_mask = torch.zeros_like(mask)
         window_mask[0, start : start + 2] = mask[0, start : start + 2]
         with torch.no_grad():
@@ -149,6 +161,7 @@ def test_call_options(analyze, videos):
         ({"num_frames": 0}, ["num_frames"]),
         ({"timeline_window": -1}, ["timeline_window"]),
         ({"face_detector": "mtcnn"}, ["face_detector", "mtcnn"]),
+        ({"precision": "half"}, ["precision", "half"]),
     ],
 )
 def test_bad_options_are_one_clear_error(analyze, videos, options, words):
@@ -174,7 +187,7 @@ def test_a_list_is_batched_and_gives_the_single_results(analyze, videos):
 
     moving, gap = (analyze(str(videos[name]), timeline_window=3) for name in ("moving", "gap"))
     assert len(results) == 3
-    for batched, single in zip(results, [moving, gap, gap]):
+    for batched, single in zip(results, [moving, gap, gap], strict=True):
         assert batched["frames"] == single["frames"]
         for key in ("emotions", "traits", "timeline"):
             assert _close(batched[key], single[key]), key
@@ -185,8 +198,9 @@ def test_the_embedding_batch_size_changes_speed_not_results(fusion_dir, analyze,
     from transformers import pipeline
 
     assert analyze.embed_batch_size == CPU_EMBED_BATCH_SIZE  # the CPU default: small batches stay in cache
-    one_pass = pipeline(TASK, model=str(fusion_dir), device="cpu", embed_batch_size=NUM_FRAMES)
-    one_at_a_time = pipeline(TASK, model=str(fusion_dir), device="cpu", embed_batch_size=1)
+    pinned = {"device": "cpu", "precision": "fp32"}  # as `analyze`: the comparison is of batch sizes only
+    one_pass = pipeline(TASK, model=str(fusion_dir), embed_batch_size=NUM_FRAMES, **pinned)
+    one_at_a_time = pipeline(TASK, model=str(fusion_dir), embed_batch_size=1, **pinned)
 
     reference = analyze(str(videos["moving"]), timeline_window=3)
     for other in (one_pass, one_at_a_time):
@@ -196,12 +210,91 @@ def test_the_embedding_batch_size_changes_speed_not_results(fusion_dir, analyze,
     assert_one_sentence(str(error.value), "embed_batch_size")
 
 
+# ------------------------------------------------------------------------------------------------ precision
+
+# bf16 against fp32 on the tiny model, measured on the fixture clips (the same on an AVX-512 BF16 Xeon and with oneDNN
+# and ATen held to AVX2): emotion probabilities 1.6e-5 apart, traits 1.4e-4, timeline rows 2.1e-5, embeddings 0.054
+# (cosine >= 0.99967). The tolerances below are about 6x those.
+BF16_PROB_TOL, BF16_TRAIT_TOL, BF16_MIN_COSINE = 1e-4, 1e-3, 0.999
+
+
+def _vectors(result) -> tuple[torch.Tensor, torch.Tensor]:
+    by_label = {item["label"]: item["score"] for item in result["emotions"]}
+    return torch.tensor([by_label[label] for label in EMOTIONS]), torch.tensor(list(result["traits"].values()))
+
+
+@pytest.fixture(scope="module")
+def analyze_bf16(fusion_dir):
+    """The pipeline with bf16 forced: emulated (slowly) where the CPU lacks native bf16, so it runs everywhere."""
+    from transformers import pipeline
+
+    return pipeline(TASK, model=str(fusion_dir), device="cpu", precision="bf16")
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["bf16-native", "no-native-bf16"])
+def test_auto_precision_follows_the_hardware_on_both_kinds_of_cpu(fusion_dir, videos, monkeypatch, native):
+    """Both branches of the "is bf16 native" decision run on every machine: the CPU's answer is forced each way."""
+    from transformers import pipeline
+
+    monkeypatch.delenv(PRECISION_ENV, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: native)
+    expected = "bf16" if native else "fp32"
+
+    pipe = pipeline(TASK, model=str(fusion_dir), device="cpu")
+    assert pipe.precision == expected
+    assert pipe(str(videos["moving"]), num_frames=2)["precision"] == expected
+
+
+def test_the_environment_variable_sets_the_precision_unless_the_caller_does(fusion_dir, monkeypatch):
+    from transformers import pipeline
+
+    monkeypatch.setenv(PRECISION_ENV, "bf16")
+    assert pipeline(TASK, model=str(fusion_dir), device="cpu").precision == "bf16"
+    assert pipeline(TASK, model=str(fusion_dir), device="cpu", precision="fp32").precision == "fp32"
+    monkeypatch.setenv(PRECISION_ENV, "half")
+    with pytest.raises(ValueError) as error:
+        pipeline(TASK, model=str(fusion_dir), device="cpu")
+    assert_one_sentence(str(error.value), PRECISION_ENV, "half")
+
+
+def test_forced_bf16_agrees_with_the_model_at_bf16_and_stays_near_fp32(analyze_bf16, analyze, videos):
+    result = analyze_bf16(str(videos["gap"]), timeline_window=3)
+    assert result["precision"] == "bf16"
+    assert result["model"] == analyze(str(videos["gap"]))["model"]  # same embedder, same fingerprint
+
+    # Same precision on both sides: only the pipeline's chunking differs (exactly equal when measured).
+    probs, traits, embeddings, _ = model_on_processor_output(analyze_bf16, videos["gap"])
+    emotions, trait_scores = _vectors(result)
+    torch.testing.assert_close(emotions, probs, atol=1e-5, rtol=0)
+    torch.testing.assert_close(trait_scores, traits.clamp(0, 1), atol=1e-5, rtol=0)
+
+    # Against fp32: close, within the measured gap, but not equal (so the recorded precision matters).
+    fp32 = analyze(str(videos["gap"]), timeline_window=3)
+    fp32_emotions, fp32_traits = _vectors(fp32)
+    _, _, fp32_embeddings, _ = model_on_processor_output(analyze, videos["gap"])
+    assert (emotions - fp32_emotions).abs().max() < BF16_PROB_TOL
+    assert (trait_scores - fp32_traits).abs().max() < BF16_TRAIT_TOL
+    cosine = torch.nn.functional.cosine_similarity(embeddings, fp32_embeddings, dim=-1)
+    assert cosine.min() > BF16_MIN_COSINE and not torch.equal(embeddings, fp32_embeddings)
+    for row, fp32_row in zip(result["timeline"], fp32["timeline"], strict=True):
+        rows = torch.tensor(list(row["emotions"].values())), torch.tensor(list(fp32_row["emotions"].values()))
+        assert (rows[0] - rows[1]).abs().max() < BF16_PROB_TOL
+
+
+def test_a_call_can_set_its_own_precision(analyze, analyze_bf16, videos):
+    called = analyze(str(videos["moving"]), precision="bf16")
+    assert called["precision"] == "bf16" and analyze.precision == "fp32"  # the pipeline's own setting is unchanged
+    assert _close(called, analyze_bf16(str(videos["moving"])))
+    assert analyze(str(videos["moving"]))["precision"] == "fp32"
+
+
 def _close(a, b) -> bool:
     """Same structure, numbers equal to 1e-5 (batching may change the last float bits)."""
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
     if isinstance(a, list):
-        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, float):
         return abs(a - b) < 1e-5
     return a == b

@@ -74,7 +74,9 @@ class RemoteResult:
         """Fails unless the case loaded and every field equals (within `atol`) what the test process computed."""
         assert self.error is None, self.error
         for field, expected in self.case.expected.items():
-            torch.testing.assert_close(self.outputs[field], expected, atol=atol, rtol=0, msg=lambda m: f"{field}: {m}")
+            torch.testing.assert_close(
+                self.outputs[field], expected, atol=atol, rtol=0, msg=lambda m, field=field: f"{field}: {m}"
+            )
 
 
 def run_remote_code(

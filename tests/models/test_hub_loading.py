@@ -37,7 +37,7 @@ def remote_cases(root: Path, hf_home: Path) -> dict[str, RemoteCase]:
     inputs = {"pixel_values": tester.prepare_pixel_values(), "attention_mask": tester.prepare_attention_mask()}
     with torch.no_grad():
         output = model(**inputs)
-    expected = {field: output[field] for field in ("emotion_logits", "emotion_probs", "traits")}
+    expected = {field: output[field] for field in ("emotion_logits", "emotion_probs", "trait_logits")}
     return {"repo_id": RemoteCase("org/face-fusion", "AutoModel", inputs, expected)}
 
 
@@ -158,7 +158,7 @@ import json, shutil, sys
 import torch
 from safetensors.torch import save_file
 from modeling import EmoNeXtConfig, EmoNeXtModel, EmotionTransformerModel, FaceFusionModel, TraitTransformerModel
-from tests.tiny_configs import tiny_emotion_config, tiny_trait_config
+from training.testing.tiny_configs import tiny_emotion_config, tiny_trait_config
 
 work, planted_repo = sys.argv[1], sys.argv[2]
 report = {}

@@ -16,7 +16,7 @@ from transformers.modeling_outputs import BaseModelOutputWithPoolingAndNoAttenti
 from modeling import EmoNeXtConfig, EmoNeXtForImageClassification, EmoNeXtModel
 from modeling.modeling_emonext import EmoNeXtImageClassifierOutput
 from tests.models.remote_code import RemoteCase
-from tests.tiny_configs import EMBEDDING_DIM, IMAGE_SIZE, tiny_emonext_config
+from training.testing.tiny_configs import EMBEDDING_DIM, IMAGE_SIZE, tiny_emonext_config
 
 EMOTIONS = ("neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise")
 
@@ -81,7 +81,7 @@ class TestEmoNeXtModel:
     def test_squeeze_excitation_gates_are_exactly_one_at_init(self, tester):
         model = tester.build(EmoNeXtModel)
         assert len(model.squeeze_excitations) == 3  # one after each downsampling convolution
-        for block, channels in zip(model.squeeze_excitations, model.config.hidden_sizes[1:]):
+        for block, channels in zip(model.squeeze_excitations, model.config.hidden_sizes[1:], strict=True):
             hidden_states = torch.randn(2, channels, 3, 3)
             with torch.no_grad():
                 assert torch.equal(block(hidden_states), hidden_states)
@@ -152,6 +152,33 @@ class TestEmoNeXtModel:
         assert model.emonext.spatial_transformer.regressor[-1].weight.grad.abs().sum() > 0
         assert all(block.excite.weight.grad.abs().sum() > 0 for block in model.emonext.squeeze_excitations)
         assert model.emonext.backbone.stem[0].weight.grad.abs().sum() > 0
+
+    def test_gradient_checkpointing_recomputes_the_blocks_and_keeps_the_gradients(self, tester):
+        model = tester.build(EmoNeXtForImageClassification).train()  # drop_path on: the recompute must replay it
+        pixel_values, labels = tester.prepare_pixel_values(), tester.prepare_labels()
+        block_calls = []
+        # a pre-hook: the recompute stops as soon as it has what the backward needs, before the block returns
+        model.emonext.backbone.stages[0].blocks[0].register_forward_pre_hook(lambda *_: block_calls.append(1))
+
+        def training_step() -> dict[str, torch.Tensor]:
+            model.zero_grad()
+            block_calls.clear()
+            torch.manual_seed(1)
+            model(pixel_values, labels=labels).loss.backward()
+            return {name: parameter.grad.clone() for name, parameter in model.named_parameters()}
+
+        plain = training_step()
+        assert len(block_calls) == 1 and not model.is_activation_checkpointing
+        model.activation_checkpointing_enable()
+        assert model.is_activation_checkpointing
+        assert all(stage.grad_checkpointing for stage in model.emonext.backbone.stages)  # timm's own switch
+        checkpointed = training_step()
+        assert len(block_calls) == 2  # once forward, once again in the backward pass
+        assert checkpointed.keys() == plain.keys()
+        for name, gradient in plain.items():
+            torch.testing.assert_close(checkpointed[name], gradient, msg=lambda m, name=name: f"{name}: {m}")
+        model.activation_checkpointing_disable()
+        assert not any(stage.grad_checkpointing for stage in model.emonext.backbone.stages)
 
     def test_auto_classes_resolve(self, tester, tmp_path):
         tester.get_config().save_pretrained(tmp_path)

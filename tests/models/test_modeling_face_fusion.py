@@ -23,7 +23,7 @@ from modeling import (
     TraitTransformerModel,
 )
 from tests.models.remote_code import RemoteCase
-from tests.tiny_configs import (
+from training.testing.tiny_configs import (
     EMBEDDING_DIM,
     IMAGE_SIZE,
     NUM_FRAMES,
@@ -75,7 +75,7 @@ def tester() -> FaceFusionModelTester:
 
 def prediction(output: FaceFusionOutput) -> torch.Tensor:
     """The model's answer, emotions and traits side by side (the frame embeddings are not a prediction)."""
-    return torch.cat([output.emotion_logits, output.emotion_probs, output.traits], dim=-1)
+    return torch.cat([output.emotion_logits, output.emotion_probs, output.trait_logits], dim=-1)
 
 
 class TestFaceFusionModel:
@@ -87,7 +87,7 @@ class TestFaceFusionModel:
         assert output.loss is None and output.emotion_loss is None and output.trait_loss is None
         assert output.emotion_logits.shape == (tester.batch_size, 7)
         assert output.emotion_probs.shape == (tester.batch_size, 7)
-        assert output.traits.shape == (tester.batch_size, 5)
+        assert output.trait_logits.shape == (tester.batch_size, 5)
         assert output.frame_embeddings.shape == (tester.batch_size, NUM_FRAMES, EMBEDDING_DIM)
         torch.testing.assert_close(output.emotion_probs, output.emotion_logits.softmax(-1))
         torch.testing.assert_close(output.emotion_probs.sum(-1), torch.ones(tester.batch_size))
@@ -106,6 +106,38 @@ class TestFaceFusionModel:
         assert config.embedder_config.hidden_size == 1024
         assert config.emotion_config.embedding_dim == config.trait_config.embedding_dim == 1024
         assert config.num_frames == 30
+
+    def test_fusion_layers_follow_the_config(self, tester):
+        model = tester.build(hidden_act="gelu", layer_norm_eps=1e-3)
+        layers = [*model.emotion_encoder.layers, *model.trait_encoder.layers]
+        assert layers and all(layer.activation is F.gelu for layer in layers)
+        norms = [norm for layer in layers for norm in (layer.norm1, layer.norm2)]
+        norms += [model.traits_attend_emotions.norm, model.emotions_attend_traits.norm]
+        assert all(norm.eps == 1e-3 for norm in norms)
+
+    def test_defaults_keep_the_weights_saved_before_the_options(self, tester, tmp_path):
+        """Configs written before `hidden_act` and `layer_norm_eps` existed mean PyTorch's defaults, under the same
+        parameter names, so their weights load unchanged."""
+        model = tester.build()
+        model.save_pretrained(tmp_path)
+        config = json.loads((tmp_path / "config.json").read_text())
+        del config["hidden_act"], config["layer_norm_eps"]
+        (tmp_path / "config.json").write_text(json.dumps(config))
+        reloaded = FaceFusionModel.from_pretrained(tmp_path).eval()
+        assert (reloaded.config.hidden_act, reloaded.config.layer_norm_eps) == ("relu", 1e-5)
+        assert reloaded.emotion_encoder.layers[0].activation is F.relu
+        assert {"emotion_encoder.layers.0.linear1.weight", "traits_attend_emotions.norm.weight"} <= set(
+            reloaded.state_dict()
+        )
+        inputs = {"frame_embeddings": tester.prepare_embeddings(), "attention_mask": tester.prepare_attention_mask()}
+        with torch.no_grad():
+            assert torch.equal(prediction(model(**inputs)), prediction(reloaded(**inputs)))
+
+    def test_traits_is_a_deprecated_name_of_trait_logits(self, tester):
+        with torch.no_grad():
+            output = tester.build()(frame_embeddings=tester.prepare_embeddings())
+        with pytest.warns(FutureWarning, match="trait_logits"):
+            assert output.traits is output.trait_logits
 
     def test_pixels_and_embeddings_agree(self, tester):
         model = tester.build()
@@ -135,7 +167,7 @@ class TestFaceFusionModel:
             trait_only = model(**inputs, trait_labels=traits)
         kl = F.kl_div(F.log_softmax(both.emotion_logits, -1), emotions, reduction="batchmean")  # no class weights
         torch.testing.assert_close(both.emotion_loss, kl)
-        torch.testing.assert_close(both.trait_loss, F.mse_loss(both.traits, traits))
+        torch.testing.assert_close(both.trait_loss, F.mse_loss(both.trait_logits, traits))
         torch.testing.assert_close(both.loss, 0.5 * both.emotion_loss + 2.0 * both.trait_loss)
         assert emotion_only.trait_loss is None and trait_only.emotion_loss is None
         torch.testing.assert_close(emotion_only.loss, 0.5 * both.emotion_loss)
@@ -327,7 +359,7 @@ def remote_cases(root: Path, hf_home: Path) -> dict[str, RemoteCase]:
     for name, case_inputs in inputs.items():
         with torch.no_grad():
             output = model(**case_inputs)
-        expected = {field: output[field] for field in ("emotion_logits", "emotion_probs", "traits")}
+        expected = {field: output[field] for field in ("emotion_logits", "emotion_probs", "trait_logits")}
         cases[name] = RemoteCase(root / "face-fusion", "AutoModel", case_inputs, expected)
     return cases
 

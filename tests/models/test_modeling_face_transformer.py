@@ -19,7 +19,7 @@ from modeling import (
     TraitTransformerModel,
 )
 from tests.models.remote_code import RemoteCase
-from tests.tiny_configs import EMBEDDING_DIM, NUM_FRAMES, tiny_emotion_config, tiny_trait_config
+from training.testing.tiny_configs import EMBEDDING_DIM, NUM_FRAMES, tiny_emotion_config, tiny_trait_config
 
 EMOTIONS = ("neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise")
 TRAITS = ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
@@ -74,9 +74,9 @@ families = pytest.mark.parametrize("family", ["emotion", "trait"])
 def hand_weighted_kl(logits: torch.Tensor, target: torch.Tensor, weights: list[float]) -> float:
     """sum_c w_c * p_c * (log p_c - log q_c), q = softmax(logits), averaged over rows; 0 * log 0 counts as 0."""
     total = 0.0
-    for row_logits, row_target in zip(logits.tolist(), target.tolist()):
+    for row_logits, row_target in zip(logits.tolist(), target.tolist(), strict=True):
         log_normaliser = math.log(sum(math.exp(value) for value in row_logits))
-        for weight, value, p in zip(weights, row_logits, row_target):
+        for weight, value, p in zip(weights, row_logits, row_target, strict=True):
             if p > 0:
                 total += weight * p * (math.log(p) - (value - log_normaliser))
     return total / len(logits)

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from modeling.face_detection import HaarFaceDetector
-from tests.videos import moving_face_frames
+from training.testing.videos import moving_face_frames
 
 
 def test_haar_detector_gives_each_thread_its_own_answer():
@@ -19,5 +19,5 @@ def test_haar_detector_gives_each_thread_its_own_answer():
         together = list(pool.map(lambda _: detector.detect(frames), range(6)))
     for boxes in together:
         assert len(boxes) == len(alone)
-        for mine, reference in zip(boxes, alone):
+        for mine, reference in zip(boxes, alone, strict=True):
             np.testing.assert_array_equal(mine, reference)

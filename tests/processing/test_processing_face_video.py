@@ -18,23 +18,22 @@ import pytest
 import torch
 from PIL import Image
 
+from modeling import video_decoding
+from modeling.face_alignment_weights import FACE_ALIGNMENT_DETECTOR_WEIGHTS, FAN_2D_WEIGHTS
 from modeling.face_detection import (
-    FACE_ALIGNMENT_DETECTOR_WEIGHTS,
-    FAN_2D_WEIGHTS,
     FaceAlignmentDetector,
     box_iou,
     eye_roll_angle,
     select_face_track,
 )
-from modeling import processing_face_video
 from modeling.processing_face_video import (
     FaceVideoError,
     FaceVideoProcessor,
     NoFaceFoundError,
     VideoDecodeError,
-    sample_indices,
 )
-from tests import videos
+from modeling.video_decoding import sample_by_time, sample_indices
+from training.testing import videos
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NUM_FRAMES = 10
@@ -44,7 +43,7 @@ FIXTURE_FRAMES = 30  # 2 s at 15 fps
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory) -> dict[str, Path]:
-    """Every fixture video of tests/videos.py, written once for this module."""
+    """Every fixture video of training/testing/videos.py, written once for this module."""
     folder = tmp_path_factory.mktemp("clips")
     makers = {
         "moving": videos.moving_face_video,
@@ -152,19 +151,18 @@ def test_boxes_follow_a_moving_zooming_face(haar, clips):
     assert widths[-1] > 1.3 * widths[0]  # zoomed in by 1.5x
 
 
-def test_frames_without_a_face_are_masked_and_reuse_the_nearest_box(haar, clips):
+def test_frames_without_the_face_are_masked_with_no_box_and_a_black_crop(haar, clips):
+    """Absent means absent: no box is carried over from a neighbouring frame, and the crop shows nothing."""
     out = haar(clips["gap"])
     t = expected_t(out["frame_indices"])
     mask = out["attention_mask"].numpy()
     boxes = out["boxes"].numpy()
     assert mask.tolist() == [0 if 1 / 3 <= x <= 2 / 3 else 1 for x in t]
     assert out["face_found"].numpy().tolist() == mask.astype(bool).tolist()
-    seen = np.flatnonzero(mask)
+    assert (boxes[mask == 0] == 0).all() and (boxes[mask == 1][:, 2:] > 0).all()
     for i in np.flatnonzero(mask == 0):
-        nearest = seen[np.argmin(np.abs(seen - i))]
-        np.testing.assert_array_equal(boxes[i], boxes[nearest])
-    # The masked frames are still cropped where the face was: their crops are the grey background.
-    assert np.asarray(out["face_crops"][int(np.flatnonzero(mask == 0)[0])]).std() < 8
+        assert np.asarray(out["face_crops"][int(i)]).max() == 0
+    assert np.asarray(out["face_crops"][int(np.flatnonzero(mask)[0])]).std() > 20  # a face crop has contrast
 
 
 def test_the_bigger_of_two_faces_is_chosen_on_every_frame(haar, clips):
@@ -195,7 +193,7 @@ def test_tracking_keeps_the_prominent_face_not_the_first_listed():
 
     assert found.tolist() == [True] * 5 + [False] + [True] * 2
     for t in range(8):
-        expected = (big + [4.0 * t, 0, 4.0 * t, 0, 0])[:4] if t != 5 else (big + [16.0, 0, 16.0, 0, 0])[:4]
+        expected = (big + [4.0 * t, 0, 4.0 * t, 0, 0])[:4] if t != 5 else np.zeros(4)  # missed: no box
         np.testing.assert_allclose(boxes[t], expected)
 
 
@@ -283,6 +281,10 @@ BAD_FILES = {
     "truncated.mp4": (videos.truncated_video, "truncated"),
     "speech.mp4": (videos.audio_only_file, "no video stream"),
     "no_frames.mp4": (videos.zero_frame_video, "no video stream"),
+    "photo.jpg": (videos.still_image_file, "it is a still image (JPEG), not a video"),
+    "photo_as_video.mp4": (videos.still_image_file, "it is a still image (JPEG), not a video"),
+    "photo.png": (lambda path: videos.still_image_file(path, "PNG"), "it is a still image (PNG), not a video"),
+    "broken_header.mp4": (videos.corrupted_header_video, "its header is damaged"),
     "missing.mp4": (None, "does not exist"),
 }
 
@@ -349,7 +351,7 @@ def webcam_clip(tmp_path_factory) -> Path:
     # Written in a fresh process: once decord has decoded a video in this one, its bundled libvpx shadows PyAV's and
     # the VP8 encoder refuses to open ("ABI version mismatch").
     path = tmp_path_factory.mktemp("webcam") / "recording.webm"
-    code = "import sys; from tests.videos import webcam_recording; webcam_recording(sys.argv[1])"
+    code = "import sys; from training.testing.videos import webcam_recording; webcam_recording(sys.argv[1])"
     subprocess.run([sys.executable, "-c", code, str(path)], cwd=Path(__file__).resolve().parents[2], check=True)
     return path
 
@@ -360,13 +362,13 @@ def test_webcam_recording_without_a_stated_length_is_sampled_across_it(haar, web
     with av.open(str(webcam_clip)) as container:
         stream = container.streams.video[0]
         assert container.duration is None and not stream.duration and not stream.frames
-    if processing_face_video.decord is not None:
-        with pytest.raises(processing_face_video._DECORD_ERRORS):
-            processing_face_video.decord.VideoReader(str(webcam_clip))
+    if video_decoding.decord is not None:
+        with pytest.raises(video_decoding._DECORD_ERRORS):
+            video_decoding.decord.VideoReader(str(webcam_clip))
 
     frames, timestamps, meta = haar.read_frames(webcam_clip)
 
-    indices = sample_indices(FIXTURE_FRAMES, NUM_FRAMES)
+    indices = sample_by_time(videos.webcam_frame_times() / 1000, NUM_FRAMES)  # its frames come at irregular times
     assert meta["frame_indices"].tolist() == indices.tolist() and meta["num_video_frames"] == FIXTURE_FRAMES
     np.testing.assert_allclose(timestamps, videos.webcam_frame_times()[indices] / 1000, atol=1e-6)  # real times
     assert meta["duration"] == pytest.approx(2.0, abs=0.1) and meta["fps"] == pytest.approx(15, abs=1)
@@ -409,8 +411,8 @@ _PYAV_READER = """
 import sys
 sys.modules["decord"] = None  # decord is not importable in this process
 import numpy as np
-from modeling import processing_face_video as module
-assert module.decord is None
+from modeling import processing_face_video as module, video_decoding
+assert video_decoding.decord is None
 processor = module.FaceVideoProcessor(num_frames={num_frames}, face_detector="haar")
 for name, path in {paths!r}.items():
     frames, timestamps, meta = processor.read_frames(path)
@@ -441,6 +443,90 @@ def test_pyav_fallback_reads_the_same_frames_as_decord(haar, clips, tmp_path):
         assert np.abs(fallback["frames"].astype(int) - frames).mean() < 1.0
         np.testing.assert_allclose(fallback["timestamps"], timestamps, atol=1e-3)
         assert fallback["meta"].tolist() == [meta["fps"], meta["num_video_frames"], meta["width"], meta["height"]]
+
+
+# ------------------------------------------------------------------------------------------------ time-true sampling
+
+
+@pytest.fixture(params=["decord", "pyav"])
+def decoder(request, monkeypatch) -> str:
+    """Each test of sampling runs on both decoders: decord, and the PyAV fallback (decord made unavailable)."""
+    if request.param == "decord" and video_decoding.decord is None:
+        pytest.skip("decord is not installed here")
+    if request.param == "pyav":
+        monkeypatch.setattr(video_decoding, "decord", None)
+    return request.param
+
+
+def packet_times(path: Path) -> np.ndarray:
+    """Every frame's presentation time (s, from the first frame), read independently: demuxing, no decoding."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        pts = sorted(p.pts for p in container.demux(stream) if p.size and p.pts is not None)
+        return (np.array(pts) - pts[0]) * float(stream.time_base)
+
+
+def decodable_indices(path: Path) -> set[int]:
+    """The indices (in presentation order) of the frames PyAV can decode, reading the whole file in order."""
+    decoded = set()
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        packets = []
+        for packet in container.demux(stream):
+            if packet.size and packet.pts is not None:
+                packets.append(packet.pts)
+            try:
+                decoded |= {frame.pts for frame in packet.decode()}
+            except av.error.InvalidDataError:
+                continue
+    return {index for index, pts in enumerate(sorted(packets)) if pts in decoded}
+
+
+def test_variable_frame_rate_is_sampled_evenly_in_time(tmp_path, decoder):
+    """2 s at 30 fps then 4 s at 5 fps: a third of the samples in the first 2 s (sampling by frame count put 23 of
+    30 there), each frame reported at its own time and index."""
+    path = videos.variable_frame_rate_video(tmp_path / "vfr.mp4")
+    frames, timestamps, meta = FaceVideoProcessor(num_frames=30, face_detector="haar").read_frames(path)
+
+    times = packet_times(path)
+    np.testing.assert_allclose(times, videos.variable_frame_rate_times(), atol=1e-4)
+    assert meta["num_video_frames"] == 80 and len(frames) == 30
+    assert np.count_nonzero(timestamps < 2.0) == 10
+    assert np.diff(timestamps).max() < 0.2 + 1e-3  # no gap wider than one slow frame
+    np.testing.assert_allclose(timestamps, times[meta["frame_indices"]], atol=1e-6)  # index and time agree
+    assert meta["frames_repeated"] == meta["frames_missing"] == 0
+    assert meta["duration"] == pytest.approx(5.8 + 1 / 30, abs=0.05)
+    for frame, seconds in zip(frames, timestamps, strict=True):
+        # each frame shows the head where it was at that time: 1.8 measured, 6.3 for the frame 0.2 s later
+        assert np.abs(frame.astype(int) - videos.variable_frame_rate_frame(seconds)).mean() < 3
+        assert np.abs(frame.astype(int) - videos.variable_frame_rate_frame(seconds + 0.2)).mean() > 5
+
+
+def test_a_damaged_stream_reports_its_stand_ins_and_keeps_index_and_time_together(tmp_path, decoder, capfd):
+    """Noise in the middle of the H.264 data: some frames do not decode. Their samples show the nearest frame that
+    does, report that frame's own index and time, and are counted."""
+    path = videos.damaged_video(tmp_path / "damaged.mp4")
+    frames, timestamps, meta = FaceVideoProcessor(num_frames=30, face_detector="haar").read_frames(path)
+
+    times, decodable = packet_times(path), decodable_indices(path)
+    intended = sample_by_time(times, 30)
+    missing = [index for index in intended.tolist() if index not in decodable]
+    assert missing, "the damage must hit sampled frames for this test to mean anything"
+    assert meta["frames_missing"] == len(missing)
+    used = meta["frame_indices"]
+    assert set(used.tolist()) <= decodable
+    for target, stand_in in zip(intended.tolist(), used.tolist(), strict=True):
+        assert abs(stand_in - target) == min(abs(index - target) for index in decodable)
+    np.testing.assert_allclose(timestamps, times[used], atol=1e-6)
+    assert meta["frames_repeated"] == np.count_nonzero(np.diff(used) == 0) > 0
+    assert len(frames) == 30 and capfd.readouterr().err == ""
+
+
+def test_a_short_clip_repeats_frames_and_says_so(clips, decoder):
+    frames, timestamps, meta = FaceVideoProcessor(num_frames=40, face_detector="haar").read_frames(clips["moving"])
+    assert len(frames) == 40 and meta["num_video_frames"] == FIXTURE_FRAMES
+    assert meta["frames_repeated"] == 40 - FIXTURE_FRAMES and meta["frames_missing"] == 0
+    np.testing.assert_allclose(timestamps, meta["frame_indices"] / 15, atol=1e-6)
 
 
 # ------------------------------------------------------------------------------------------------ saving and loading
@@ -505,7 +591,7 @@ def test_auto_processor_loads_it_as_remote_code_in_a_clean_process(clips, tmp_pa
         processor.save_pretrained(folder)
     finally:
         FaceVideoProcessor._auto_class = registered  # as `import modeling` left it
-    assert {"processing_face_video.py", "face_detection.py", "preprocessor_config.json"} <= {
+    assert {"processing_face_video.py", "video_decoding.py", "face_detection.py", "preprocessor_config.json"} <= {
         p.name for p in folder.iterdir()
     }
     auto_map = json.loads((folder / "preprocessor_config.json").read_text())["auto_map"]
@@ -557,13 +643,15 @@ def fallback_warnings(caught) -> list:
 def test_auto_without_weights_falls_back_to_haar_with_one_warning(clips, tmp_path, monkeypatch, no_network):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty_torch_home"))
     processor = FaceVideoProcessor(num_frames=4, image_size=64)
-    assert processor.resolved_face_detector == "haar"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        assert processor.resolved_face_detector == "haar"
         processor(clips["moving"])
         processor(clips["moving"])
     assert len(fallback_warnings(caught)) == 1
-    assert "checkpoints" in str(fallback_warnings(caught)[0].message)
+    message = str(fallback_warnings(caught)[0].message)
+    assert "checkpoints" in message and "HF_HUB_OFFLINE" in message and "fetch_weights" in message
+    assert processor.face_detector_fallback.rstrip(".")[1:] in message
     assert processor.resolved_face_detector == "haar"
 
 
@@ -577,10 +665,10 @@ def test_face_alignment_without_weights_is_one_clear_error_not_a_download(
     processor = FaceVideoProcessor(
         num_frames=2, image_size=64, face_detector="face_alignment", face_alignment_detector=detector
     )
-    assert processor.resolved_face_detector == "face_alignment"  # chosen, so no quiet fallback to Haar
-
-    with pytest.raises(ValueError) as caught:  # no_network: a download attempt would fail the test instead
+    with pytest.raises(ValueError) as caught:  # chosen, so no quiet fallback to Haar; offline, so no download
         processor(clips["moving"])
+    with pytest.raises(ValueError):
+        _ = processor.resolved_face_detector  # the property builds the detector
 
     message = str(caught.value)
     assert all(name in message for name in (FAN_2D_WEIGHTS, *FACE_ALIGNMENT_DETECTOR_WEIGHTS[detector]))
@@ -679,12 +767,12 @@ def test_auto_with_planted_weights_runs_face_alignment(
     frames, _, _ = processor.read_frames(small_clip)
     detections = processor.detect_all(frames)
     assert len(detections) == 2 and all(d.ndim == 2 and d.shape[1] == 5 and d.dtype == np.float64 for d in detections)
-    boxes, found = select_face_track(detections)
+    boxes, found = select_face_track(detections, frames)
     np.testing.assert_allclose(boxes, out["boxes"].numpy())
     angles = processor.face_angles(frames, boxes, found)
     if align_faces:
         assert angles.shape == (2,) and (np.abs(angles) <= 45).all()
-        expected = processor.normalize(processor.crop(frames, boxes, angles))
+        expected = processor.normalize(processor.crop(frames, boxes, angles, found))
         torch.testing.assert_close(out["pixel_values"], expected)
     else:
         assert angles is None

@@ -15,6 +15,7 @@ from modeling.configuration_face_transformer import EMOTION_LABELS, TRAIT_LABELS
 from tests.training.label_files import (
     RunsShellCommand,
     fiv2_annotations,
+    write_clip,
     write_csd,
     write_embedding_table,
     write_folds_py,
@@ -22,7 +23,7 @@ from tests.training.label_files import (
     write_pickle,
 )
 from training import build_dataset
-from training.tables import label_names_of, load_training_table
+from training.tables import label_names_of, load_training_table, table_provenance
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = "training/build_dataset.py"
@@ -65,11 +66,27 @@ def mosei_build(tmp_path_factory):
         masks=[[1, 1, 1, 1], [1, 0, 0, 0], [0, 0, 0, 0]],
         seed=1,
     )
+    # Index names are trusted only when the clip's length fits its segment (the .csd's rows are not in time order).
+    for name, seconds in (("GdFP_p4eQX0_0", 4.5), ("GdFP_p4eQX0[1]", 4.5), ("nofoldvid_0", 1.0)):
+        write_clip(root / "clips" / f"{name}.mp4", seconds)
     result = run_cli(
         "--dataset", "cmu-mosei", "--embeddings", root / "emb", "--mosei_csd", root / "CMU_MOSEI_Labels.csd",
-        "--mosei_folds", root / "cmu_mosei_std_folds.py", "--output_dir", root / "table",
+        "--mosei_folds", root / "cmu_mosei_std_folds.py", "--mosei_clips", root / "clips", "--output_dir",
+        root / "table",
     )
     return root, result
+
+
+def test_mosei_index_names_without_clip_lengths_are_refused(mosei_build, tmp_path):
+    root, _ = mosei_build
+    result = run_cli(
+        "--dataset", "cmu-mosei", "--embeddings", root / "emb", "--mosei_csd", root / "CMU_MOSEI_Labels.csd",
+        "--mosei_folds", root / "cmu_mosei_std_folds.py", "--output_dir", tmp_path / "table",
+    )
+    assert result.returncode == 2
+    message = result.stderr.strip()
+    assert "names a label by its index" in message and "--mosei_clips" in message
+    assert len(message.splitlines()) == 1 and "Traceback" not in message
 
 
 def test_mosei_build_succeeds_and_validates(mosei_build):
@@ -170,6 +187,79 @@ def test_fiv2_build_puts_traits_in_contract_order(fiv2_build):
     assert '"model": "tiny"' in table["train"].info.description
 
 
+# ------------------------------------------------------------------------------------------ provenance
+
+EMBEDDER = "ab" * 32  # a weights_sha256 as the extraction records it
+
+
+def fiv2_inputs(root: Path, extractions: dict[str, dict | None]) -> list:
+    """FIV2 annotations and one embedding table per entry of `extractions` (its recorded settings, or None for a
+    table without them); returns the build_dataset.py arguments."""
+    clips = {"train": {"trainclip01.000": (0.1,) * 5}, "validation": {"validclip01.000": (0.2,) * 5},
+             "test": {"testclip001.000": (0.3,) * 5}}
+    names = {"train": "annotation_training.pkl", "validation": "annotation_validation.pkl",
+             "test": "annotation_test.pkl"}
+    (root / "annotations").mkdir(parents=True)
+    for split, scores in clips.items():
+        write_pickle(root / "annotations" / names[split], fiv2_annotations(scores))
+    ids = iter(["trainclip01.000", "validclip01.000", "testclip001.000"])
+    for index, (name, settings) in enumerate(extractions.items()):
+        table = write_embedding_table(root / "scratch" / name, [next(ids)], seed=index)
+        if settings is not None:
+            table.info.description = json.dumps({"face_fusion_extraction": settings})
+        table.save_to_disk(str(root / "emb" / name))
+    return ["--dataset", "fiv2", "--embeddings", root / "emb", "--fiv2_annotations", root / "annotations",
+            "--output_dir", root / "table"]
+
+
+def test_the_table_records_the_precision_and_embedder_of_its_embeddings(tmp_path):
+    settings = {"precision": "bf16", "weights_sha256": EMBEDDER, "num_frames": 4}
+    args = fiv2_inputs(tmp_path, {"train": settings, "val": settings, "test": settings})
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stderr
+
+    table = load_training_table(tmp_path / "table", "traits")
+    expected = {"precision": "bf16", "embedder_weights_sha256": EMBEDDER}
+    assert table_provenance(table) == table_provenance(table["test"]) == expected  # what the trainers record
+    assert table_provenance(datasets.load_from_disk(str(tmp_path / "emb" / "val"))) == expected  # an extraction's
+    report = json.loads((tmp_path / "table" / "build_report.json").read_text())
+    assert {key: report[key] for key in expected} == expected
+
+
+def test_tables_of_mixed_precision_are_joined_with_a_warning_and_recorded_as_mixed(tmp_path):
+    fp32 = {"precision": "fp32", "weights_sha256": EMBEDDER}
+    bf16 = {"precision": "bf16", "weights_sha256": EMBEDDER}
+    result = run_cli(*fiv2_inputs(tmp_path, {"train": fp32, "val": bf16, "test": fp32}))
+    assert result.returncode == 0, result.stderr
+
+    warning = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warning) == 1 and "different precisions (test fp32, train fp32, val bf16)" in warning[0]
+    table = load_training_table(tmp_path / "table", "traits")
+    assert table_provenance(table) == {"precision": "mixed", "embedder_weights_sha256": EMBEDDER}
+    report = json.loads((tmp_path / "table" / "build_report.json").read_text())
+    assert report["precision"] == "mixed" and any("different precisions" in note for note in report["notes"])
+
+
+def test_tables_from_different_embedders_are_refused(tmp_path):
+    one = {"precision": "fp32", "weights_sha256": EMBEDDER}
+    other = {"precision": "fp32", "weights_sha256": "cd" * 32}
+    result = run_cli(*fiv2_inputs(tmp_path, {"train": one, "val": other, "test": one}))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "build_dataset.py: error: the embedding tables were made by different embedders "
+        "(weights_sha256 test abababababab, train abababababab, val cdcdcdcdcdcd)."
+    ]
+    assert not (tmp_path / "table").exists()
+
+
+def test_tables_that_record_nothing_give_an_unknown_provenance(tmp_path):
+    result = run_cli(*fiv2_inputs(tmp_path, {"train": None, "val": None, "test": None}))
+    assert result.returncode == 0, result.stderr
+    table = load_training_table(tmp_path / "table", "traits")
+    assert table_provenance(table) == {"precision": None, "embedder_weights_sha256": None}
+
+
 def test_a_malicious_pickle_stops_the_cli_with_one_line_and_runs_nothing(tmp_path):
     marker = tmp_path / "pwned.txt"
     evil = write_pickle(tmp_path / "annotation_training.pkl", {"openness": RunsShellCommand(f"touch {marker}")})
@@ -195,7 +285,9 @@ def test_a_malicious_pickle_stops_the_cli_with_one_line_and_runs_nothing(tmp_pat
 def mosei_inputs(tmp_path):
     write_csd(tmp_path / "labels.csd", MOSEI_VIDEOS)
     write_folds_py(tmp_path / "folds.py", ["GdFP_p4eQX0"], ["81406"], ["-3g5yACwYnA"])
-    write_embedding_table(tmp_path / "emb" / "all", ["GdFP_p4eQX0_0", "81406_0", "-3g5yACwYnA_0"])
+    write_embedding_table(
+        tmp_path / "emb" / "all", ["GdFP_p4eQX0_0.0000_4.5000", "81406_1.0000_2.0000", "-3g5yACwYnA_82.7530_100.5550"]
+    )
     return tmp_path
 
 
@@ -289,7 +381,7 @@ def test_embedding_tables_that_disagree_or_match_nothing(mosei_inputs, capsys):
     code, _, err = _main(capsys, *base, "--embeddings", mosei_inputs / "emb")
     assert code == 2 and "the embedding tables disagree on (T, D): all (4, 8), more (4, 16)" in err
 
-    write_embedding_table(mosei_inputs / "nomatch" / "train", ["GdFP_p4eQX0_0", "unrelated_1"])
+    write_embedding_table(mosei_inputs / "nomatch" / "train", ["GdFP_p4eQX0_0.0000_4.5000", "unrelated_1"])
     code, _, err = _main(capsys, *base, "--embeddings", mosei_inputs / "nomatch")
     assert code == 2 and "no embedding matched any of the 1 validation labels" in err
 

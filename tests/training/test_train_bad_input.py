@@ -10,10 +10,16 @@ import torch
 from datasets import DatasetDict
 
 from modeling import EmoNeXtModel, EmotionTransformerModel, TraitTransformerModel
-from tests.tiny_configs import tiny_emonext_config, tiny_emotion_config, tiny_fusion_config, tiny_trait_config
-from tests.training.synthetic import REPO_ROOT, make_image_folder, make_table, offline_environment, save_table
+from tests.training.synthetic import REPO_ROOT, offline_environment
 from training import train_emonext, train_emotion, train_fusion, train_traits
 from training.tables import describe_training_table
+from training.testing.synthetic import make_image_folder, make_table, save_table
+from training.testing.tiny_configs import (
+    tiny_emonext_config,
+    tiny_emotion_config,
+    tiny_fusion_config,
+    tiny_trait_config,
+)
 
 
 @pytest.fixture(scope="module")

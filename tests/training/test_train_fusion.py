@@ -12,11 +12,17 @@ from transformers import AutoModel
 
 import modeling  # noqa: F401 - registers the Auto classes
 from modeling import EmoNeXtModel, FaceFusionModel
-from tests.tiny_configs import tiny_emonext_config, tiny_emotion_config, tiny_fusion_config, tiny_trait_config
-from tests.training.synthetic import make_table, one_torch_thread, run_launched, save_table
+from tests.training.synthetic import one_torch_thread, run_launched
 from training import train_emotion, train_fusion, train_traits
 from training.metrics import emotion_metrics_from_logits, trait_metrics
 from training.sequence_inputs import TaskBatchSampler
+from training.testing.synthetic import make_table, save_table
+from training.testing.tiny_configs import (
+    tiny_emonext_config,
+    tiny_emotion_config,
+    tiny_fusion_config,
+    tiny_trait_config,
+)
 from training.trainer_setup import EVAL_RESULTS
 
 
@@ -36,7 +42,8 @@ def test_task_batches_come_in_runs_of_the_process_count():
     sampler = TaskBatchSampler((10, 7), batch_size=3, seed=0, group_size=2)
     batches = list(sampler)
     assert len(batches) == len(sampler) == 4 + 4  # the second table's 3 batches are padded to a whole run of 2
-    for first, second in zip(batches[::2], batches[1::2]):  # Accelerate gives batch 2k to process 0, 2k+1 to 1
+    # Accelerate gives batch 2k to process 0, 2k+1 to 1
+    for first, second in zip(batches[::2], batches[1::2], strict=True):
         assert (min(first) >= 10) == (min(second) >= 10)
 
 
@@ -76,8 +83,8 @@ def fusion_arguments(root: Path, output_dir: Path, *extra: str) -> list[str]:
 
 def test_frozen_parts_stay_in_eval_mode_and_batches_hold_one_table(trained_parts, tmp_path):
     root, _, _ = trained_parts
-    args = train_fusion.build_parser().parse_args(fusion_arguments(root, tmp_path / "run", "--max_steps", "6"))
-    trainer, _, _, _ = train_fusion.build_trainer(args)
+    args = train_fusion.parse(fusion_arguments(root, tmp_path / "run", "--max_steps", "6"))
+    trainer = train_fusion.build_trainer(*args).trainer
     model: FaceFusionModel = trainer.model
     frozen_before = {name: value.clone() for name, value in model.emotion_model.state_dict().items()}
     modes, batches = [], []
@@ -129,7 +136,7 @@ def test_fusion_model_beats_both_baselines(trained_parts, tmp_path):
 
     emotion_test = emotion_metrics_from_logits(predict(emotions, "test").emotion_logits.numpy(),
                                                np.asarray(emotions["test"]["emotions"]))
-    trait_test = trait_metrics(predict(traits, "test").traits.numpy(), np.asarray(traits["test"]["traits"]))
+    trait_test = trait_metrics(predict(traits, "test").trait_logits.numpy(), np.asarray(traits["test"]["traits"]))
     reported = results["test"]["emotions"]["mean_weighted_accuracy"]
     assert emotion_test["mean_weighted_accuracy"] == pytest.approx(reported, abs=1e-5)
     assert trait_test["mean_mse"] == pytest.approx(results["test"]["traits"]["mean_mse"], abs=1e-5)

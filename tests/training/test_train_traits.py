@@ -14,16 +14,10 @@ from transformers import AutoModel
 
 import modeling  # noqa: F401 - registers the Auto classes
 from modeling import TraitTransformerModel
-from tests.tiny_configs import tiny_trait_config
-from tests.training.synthetic import (
-    REPO_ROOT,
-    launch_command,
-    make_table,
-    offline_environment,
-    run_launched,
-    save_table,
-)
+from tests.training.synthetic import REPO_ROOT, launch_command, offline_environment, run_launched
 from training.metrics import trait_mean_baseline, trait_metrics
+from training.testing.synthetic import make_table, save_table
+from training.testing.tiny_configs import tiny_trait_config
 from training.trainer_setup import EVAL_RESULTS, TRAINER_STATE, complete_checkpoints
 
 EPOCHS = 8

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the checkout: app.py runs from there
 
 
 @dataclass
@@ -36,7 +36,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(options: Sequence[str], env: Mapping[str, str], log: Path, start_timeout_s: float) -> Iterator[AppServer]:
+def running_app(
+    options: Sequence[str], env: Mapping[str, str], log: Path, start_timeout_s: float
+) -> Iterator[AppServer]:
     """`python app.py --port PORT *options` with `env`, its output in `log`; yields once it serves its page."""
     port = free_port()
     with open(log, "wb") as log_file:

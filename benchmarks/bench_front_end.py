@@ -1,0 +1,146 @@
+"""The front end's settings, measured: decoding and face detection in core-seconds per video, and the faces found.
+
+Decoding and detection are timed apart, in CPU time of this process (all its threads: core-seconds, the cost a
+batch job pays per video whatever the parallelism), on the 720p 15 s benchmark clip, and each detection setting also
+counts the faces it finds there and on the tests' real-photo clips (training/testing/videos.py). Every setting runs
+in this one process, alternating, `--repeats` times, and is reported as its median and as a ratio to the processor's
+default: on a machine shared with other work, ratios taken side by side hold better than absolute times.
+
+Settings compared:
+* decoders: decord (default: one thread), decord with its automatic thread count, PyAV (seek per frame, threaded);
+* Haar detection at several `detection_max_side`s, on every sampled frame or every k-th (`detect_every`).
+
+Usage:
+    python benchmarks/bench_front_end.py [--repeats 3] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from modeling import video_decoding as decoding
+from modeling.processing_face_video import FaceVideoProcessor
+from training.cli import ArgumentParser, run_cli
+from training.testing import videos
+
+from machine import describe, machine_info
+
+# (detection_max_side, detect_every); the first is the processor's default.
+DETECTION_SETTINGS = ((640, 1), (480, 1), (400, 1), (320, 1), (640, 2), (400, 2), (320, 2), (400, 3))
+TEST_CLIPS = {
+    "moving": videos.moving_face_video,
+    "gap": videos.face_gap_video,
+    "two_faces": videos.two_faces_video,
+    "red": videos.red_background_face_video,
+    "rotated": videos.rotated_face_video,
+}
+
+
+def cpu_seconds(call) -> tuple[float, object]:
+    start = time.process_time()
+    result = call()
+    return time.process_time() - start, result
+
+
+def decoders(processor: FaceVideoProcessor) -> dict:
+    """name -> a function decoding a path's sampled frames."""
+
+    def decord_threads(threads: int):
+        def read(path):
+            original = decoding.decord.VideoReader
+
+            def reader(*args, **kwargs):
+                return original(*args, **{**kwargs, "num_threads": threads})
+
+            decoding.decord.VideoReader = reader
+            try:
+                return processor.read_frames(path)
+            finally:
+                decoding.decord.VideoReader = original
+
+        return read
+
+    def pyav(path):
+        return decoding._read_with_pyav(str(path), processor.num_frames, "clip", str(path),
+                                          decoding._Shrinker(processor.max_frame_side))
+
+    return {"decord (default)": processor.read_frames, "decord, auto threads": decord_threads(0), "pyav": pyav}
+
+
+def faces_found(processor: FaceVideoProcessor, frames: np.ndarray) -> int:
+    return int(processor.detect(frames)[1].sum())
+
+
+def bench(args: argparse.Namespace, workdir: Path) -> dict:
+    clip = videos.benchmark_video(workdir / "clip_720p_15s.mp4")
+    test_clips = {name: write(workdir / f"{name}.mp4") for name, write in TEST_CLIPS.items()}
+    base = FaceVideoProcessor(face_detector="haar")
+    detectors = {
+        setting: FaceVideoProcessor(face_detector="haar", detection_max_side=setting[0], detect_every=setting[1])
+        for setting in DETECTION_SETTINGS
+    }
+
+    decode_times: dict[str, list[float]] = {name: [] for name in decoders(base)}
+    detect_times: dict[tuple, list[float]] = {setting: [] for setting in DETECTION_SETTINGS}
+    frames = base.read_frames(clip)[0]
+    for _ in range(args.repeats):
+        for name, read in decoders(base).items():
+            decode_times[name].append(cpu_seconds(lambda read=read: read(clip))[0])
+        for setting, processor in detectors.items():
+            detect_times[setting].append(cpu_seconds(lambda processor=processor: processor.detect(frames))[0])
+
+    test_frames = {name: base.read_frames(path)[0] for name, path in test_clips.items()}
+    detection = {}
+    default = np.median(detect_times[DETECTION_SETTINGS[0]])
+    for setting, processor in detectors.items():
+        detection[f"{setting[0]} px, every {setting[1]}"] = {
+            "core_s": float(np.median(detect_times[setting])),
+            "vs_default": float(np.median(detect_times[setting]) / default),
+            "faces_benchmark_clip": faces_found(processor, frames),
+            "faces_test_clips": {name: faces_found(processor, f) for name, f in test_frames.items()},
+        }
+    default_decode = np.median(decode_times["decord (default)"])
+    decoding = {name: {"core_s": float(np.median(t)), "vs_default": float(np.median(t) / default_decode)}
+                for name, t in decode_times.items()}
+    return {"machine": machine_info(), "repeats": args.repeats, "frames_sampled": len(frames),
+            "decode": decoding, "detect_haar": detection}
+
+
+def table(results: dict) -> str:
+    lines = [describe(results["machine"]), "decoding, core-s per video (ratio to the default):"]
+    for name, row in results["decode"].items():
+        lines.append(f"  {name:<18} {row['core_s']:.3f} ({row['vs_default']:.2f}x)")
+    lines.append("Haar detection (detection_max_side, detect_every): core-s, ratio, faces on the benchmark clip / "
+                 "test clips:")
+    for setting, row in results["detect_haar"].items():
+        tests = ", ".join(f"{k} {v}" for k, v in row["faces_test_clips"].items())
+        lines.append(f"  {setting:<16}  {row['core_s']:.3f} ({row['vs_default']:.2f}x)  "
+                     f"{row['faces_benchmark_clip']}/{results['frames_sampled']}  [{tests}]")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = ArgumentParser(
+        prog="bench_front_end.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="alternating runs of every setting")
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench_front_end_") as workdir:
+        results = bench(args, Path(workdir))
+    print(table(results))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return results
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli("bench_front_end.py", main))

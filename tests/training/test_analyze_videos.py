@@ -1,0 +1,209 @@
+"""training/analyze_videos.py over real H.264 clips with a tiny FaceFusion: inputs, formats, bad files, resuming after
+a kill, and two processes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from modeling import FaceFusionModel
+from tests.hub.conftest import assert_one_sentence, ensure_task_registered, tiny_processor
+from training.analyze_videos import main
+from training.testing import videos
+from training.testing.tiny_configs import NUM_FRAMES, tiny_fusion_config
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "training" / "analyze_videos.py"
+EMOTIONS = ["neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise"]
+TRAITS = ["openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism"]
+COLUMNS = ["video", *(f"emotion_{e}" for e in EMOTIONS), *(f"trait_{t}" for t in TRAITS), "detector", "precision",
+           "frames_with_face", "frames_sampled", "error"]
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("fusion")
+    torch.manual_seed(0)
+    FaceFusionModel(tiny_fusion_config()).eval().save_pretrained(folder)
+    tiny_processor().save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def clip_tree(tmp_path_factory) -> Path:
+    """clips/{moving,gap}.mp4, clips/more/red.mp4 (found recursively), clips/notes.txt (not a video: ignored)."""
+    root = tmp_path_factory.mktemp("clips")
+    videos.moving_face_video(root / "moving.mp4")
+    videos.face_gap_video(root / "gap.mp4")
+    (root / "more").mkdir()
+    videos.red_background_face_video(root / "more" / "red.mp4")
+    (root / "notes.txt").write_text("not a video")
+    return root
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def run(*args) -> int:
+    return main([*map(str, args), "--precision", "fp32", "--quiet"])
+
+
+def read(path: Path) -> list[dict]:
+    if path.suffix == ".jsonl":
+        return [json.loads(line) for line in path.read_text().splitlines()]
+    if path.suffix == ".csv":
+        with path.open(newline="") as file:
+            return list(csv.DictReader(file))
+    return pq.read_table(path).to_pylist()
+
+
+def by_video(rows: list[dict]) -> dict[str, dict]:
+    return {Path(row["video"]).name: row for row in rows}
+
+
+def test_folders_and_globs_give_one_row_per_video_in_every_format(tmp_path, model_dir, clip_tree, capsys):
+    from transformers import pipeline
+
+    outputs = {fmt: tmp_path / f"results.{fmt}" for fmt in ("jsonl", "csv", "parquet")}
+    for output in outputs.values():
+        # the folder (recursive: more/red.mp4) and a glob naming a video again: each video once
+        assert run(clip_tree, str(clip_tree / "*.mp4"), "--output", output, "--model", model_dir) == 0
+    assert "3 videos: 3 analysed now (0 failed" in capsys.readouterr().out
+
+    ensure_task_registered()
+    pipe = pipeline("face-video-analysis", model=str(model_dir), device="cpu", precision="fp32")
+    expected = {name: pipe(str(path)) for name, path in
+                [("moving.mp4", clip_tree / "moving.mp4"), ("gap.mp4", clip_tree / "gap.mp4"),
+                 ("red.mp4", clip_tree / "more" / "red.mp4")]}
+    for fmt, output in outputs.items():
+        rows = read(output)
+        assert list(rows[0]) == COLUMNS, fmt
+        assert [row["video"] for row in rows] == sorted(row["video"] for row in rows)
+        for name, row in by_video(rows).items():
+            result = expected[name]
+            scores = {item["label"]: item["score"] for item in result["emotions"]}
+            for label in EMOTIONS:
+                assert float(row[f"emotion_{label}"]) == pytest.approx(scores[label], abs=1e-6), (fmt, name)
+            for trait in TRAITS:
+                assert float(row[f"trait_{trait}"]) == pytest.approx(result["traits"][trait], abs=1e-6)
+            assert int(row["frames_with_face"]) == result["video"]["faces_found"]
+            assert int(row["frames_sampled"]) == NUM_FRAMES
+            assert (row["detector"], row["precision"], row["error"]) == ("haar", "fp32", "")
+        assert sorted(by_video(rows)) == sorted(expected)
+    gap = by_video(read(outputs["jsonl"]))["gap.mp4"]
+    assert 0 < gap["frames_with_face"] < NUM_FRAMES  # the gap clip's middle has no face
+
+
+def test_a_bad_file_gets_its_error_row_and_the_run_goes_on(tmp_path, model_dir, clip_tree):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copyfile(clip_tree / "moving.mp4", folder / "a_good.mp4")
+    videos.text_file(folder / "b_text.mp4")
+    videos.truncated_video(folder / "c_truncated.mp4")
+    videos.faceless_video(folder / "d_cat.mp4")
+    output = tmp_path / "results.csv"
+
+    assert run(folder, "--output", output, "--model", model_dir, "--batch_size", 2) == 0
+
+    rows = by_video(read(output))
+    assert rows["a_good.mp4"]["error"] == "" and float(rows["a_good.mp4"]["emotion_happiness"]) > 0
+    for name, words in [("b_text.mp4", "not a video file"), ("c_truncated.mp4", "truncated"),
+                        ("d_cat.mp4", "no detectable face")]:
+        assert_one_sentence(rows[name]["error"], name)
+        assert words in rows[name]["error"]
+        assert rows[name]["emotion_happiness"] == "" and rows[name]["frames_with_face"] == ""
+
+
+def test_a_rerun_skips_what_is_done_and_a_killed_run_resumes(tmp_path, model_dir, clip_tree, capsys):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(8):
+        shutil.copyfile(clip_tree / ("moving.mp4" if i % 2 else "gap.mp4"), folder / f"clip{i}.mp4")
+    reference = tmp_path / "reference.jsonl"
+    assert run(folder, "--output", reference, "--model", model_dir) == 0
+
+    # Killed after its first stored rows: they count as done, a half-written file does not.
+    output = tmp_path / "results.jsonl"
+    parts = tmp_path / ".results.jsonl.parts"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(
+        [sys.executable, str(SCRIPT), str(folder), "--output", str(output), "--model", str(model_dir),
+         "--chunk_size", "1", "--precision", "fp32", "--quiet"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not any(parts.glob("chunk-*")) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL, f"the run ended before it could be killed: {stderr[-500:]}"
+    assert not output.exists()
+    stored = len(list(parts.glob("chunk-*")))
+    assert 1 <= stored < 8
+    (parts / ".tmp-chunk-0123.jsonl-999").write_text('{"video": "half')  # a write cut short by the kill
+    capsys.readouterr()
+
+    assert run(folder, "--output", output, "--model", model_dir) == 0
+    summary = f"{8 - stored} analysed now (0 failed, see the error column), {stored} done before"
+    assert summary in capsys.readouterr().out
+    assert read(output) == read(reference)
+    assert not parts.exists()
+
+    # A rerun with one new video analyses that one only and keeps the rest.
+    shutil.copyfile(clip_tree / "moving.mp4", folder / "clip8.mp4")
+    assert run(folder, "--output", output, "--model", model_dir) == 0
+    assert "9 videos: 1 analysed now (0 failed, see the error column), 8 done before" in capsys.readouterr().out
+    assert read(output)[:8] == read(reference) and len(read(output)) == 9
+
+
+def test_two_processes_give_the_rows_of_one(tmp_path, model_dir, clip_tree):
+    plain = tmp_path / "plain.parquet"
+    assert run(clip_tree, "--output", plain, "--model", model_dir) == 0
+    two = tmp_path / "two.parquet"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", str(SCRIPT), str(clip_tree),
+         "--output", str(two), "--model", str(model_dir), "--precision", "fp32", "--quiet", "--cpu"],
+        env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "3 videos: 3 analysed now" in done.stdout  # the counts of both processes, printed once
+    assert done.stdout.count("analysed now") == 1
+    assert read(two) == read(plain)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["missing_folder"], "does not exist"),
+        (["*.nothing"], "matches no video file"),
+        (["{clips}", "--output", "{tmp}/results.txt"], "must end in .jsonl, .csv, .parquet"),
+        (["{clips}", "--num_frames", "99"], "num_frames"),
+    ],
+)
+def test_bad_arguments_stop_with_one_sentence(tmp_path, model_dir, clip_tree, capsys, args, message):
+    args = [a.format(clips=clip_tree, tmp=tmp_path) for a in args]
+    if "--output" not in args:
+        args += ["--output", str(tmp_path / "results.jsonl")]
+    assert run(*args, "--model", model_dir) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("analyze_videos.py: error: ") and message in error
+    assert_one_sentence(error)
