@@ -335,10 +335,17 @@ print("RESULT" + json.dumps({"reason": reason, "revision": pipe.revision, "num_f
 
 @pytest.mark.timeout(180)
 def test_the_page_loads_its_pinned_revision_with_its_own_code(tmp_path, tiny_exported_model):
-    """FACE_FUSION_REVISION pins the commit: model and processor come from it although `main` moved on, and the
-    pipeline, model and processor classes are this checkout's, not the repo's remote code."""
+    """FACE_FUSION_REVISION pins the commit: model and processor come from it although `main` moved on, the files the
+    Space preloads are enough, and the pipeline, model and processor classes are this checkout's, not the repo's
+    remote code."""
+    from training.export_hub import SPACE_PRELOAD_FILES
+
     cache = tmp_path / "hf" / "hub"
-    pinned = plant_in_hf_cache(tiny_exported_model, MODEL_ID, cache).name
+    preloaded = tmp_path / "preloaded"  # only what the Space's preload_from_hub downloads at the pinned commit
+    preloaded.mkdir()
+    for name in SPACE_PRELOAD_FILES:
+        shutil.copyfile(tiny_exported_model / name, preloaded / name)
+    pinned = plant_in_hf_cache(preloaded, MODEL_ID, cache).name
     newer = tmp_path / "newer"
     shutil.copytree(tiny_exported_model, newer)
     processor_config = json.loads((newer / "preprocessor_config.json").read_text())
