@@ -39,13 +39,14 @@ if __package__ in (None, ""):  # run as `python training/analyze_videos.py`: mak
 import torch
 from tqdm.auto import tqdm
 
+from modeling.inference_precision import PRECISIONS
+from modeling.video_decoding import VIDEO_EXTENSIONS
 from training.shards import TEMP_PREFIX, chunk_name, read_jsonl, write_text_atomically
 from training.video_datasets import share_of_process
 
 PROG = "analyze_videos.py"
 FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet"}
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts")
-PRECISIONS = ("auto", "fp32", "bf16")
+VIDEO_SUFFIXES = VIDEO_EXTENSIONS  # the decoders' list, shared with the extraction
 
 
 class AnalysisError(ValueError):
@@ -239,11 +240,14 @@ class RowStore:
 # The run
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """"bf16" or "fp32": "auto" is bf16 where the device computes it natively."""
-    from training.extract_embeddings import resolve_precision as resolve  # the extraction's rule, one place
+def resolve_precision(precision: str | None, device: torch.device) -> str:
+    """"bf16" or "fp32": "auto" is bf16 where the device computes it natively; None: $FACE_FUSION_PRECISION."""
+    from modeling.inference_precision import resolve_precision as resolve  # the pipeline's rule, one place
 
-    return resolve(precision, device)[0]
+    try:
+        return resolve(precision, device)
+    except ValueError as error:  # a bad $FACE_FUSION_PRECISION
+        raise AnalysisError(str(error)) from None
 
 
 def load_pipeline(args: argparse.Namespace, device: torch.device, precision: str):
@@ -253,7 +257,7 @@ def load_pipeline(args: argparse.Namespace, device: torch.device, precision: str
     import modeling  # noqa: F401  (registers the task)
     from modeling.pipeline_face_video import TASK
 
-    options: dict[str, Any] = {"bf16": precision == "bf16"}
+    options: dict[str, Any] = {"precision": precision}
     if args.batch_size:
         options["batch_size"] = args.batch_size
     try:
@@ -384,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="The results file: .jsonl, .csv or .parquet. Videos already in it are skipped.")
     parser.add_argument("--model", required=True, help="Folder or Hub id of a FaceFusion model.")
     parser.add_argument("--revision", help="Hub revision of --model (branch, tag or commit).")
-    parser.add_argument("--precision", choices=PRECISIONS, default=os.environ.get("FACE_FUSION_PRECISION", "auto"),
+    parser.add_argument("--precision", choices=PRECISIONS, default=None,
                         help="Embedder precision: auto is bf16 where the device computes it natively (CUDA, AVX-512 "
                              "BF16 or AMX CPUs), fp32 elsewhere (default: $FACE_FUSION_PRECISION, else auto).")
     parser.add_argument("--people", choices=("main", "all"), default=None,

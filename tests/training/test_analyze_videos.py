@@ -87,7 +87,7 @@ def test_folders_and_globs_give_one_row_per_video_in_every_format(tmp_path, mode
     assert "3 videos: 3 analysed now (0 failed" in capsys.readouterr().out
 
     ensure_task_registered()
-    pipe = pipeline("face-video-analysis", model=str(model_dir), device="cpu", bf16=False)
+    pipe = pipeline("face-video-analysis", model=str(model_dir), device="cpu", precision="fp32")
     expected = {name: pipe(str(path)) for name, path in
                 [("moving.mp4", clip_tree / "moving.mp4"), ("gap.mp4", clip_tree / "gap.mp4"),
                  ("red.mp4", clip_tree / "more" / "red.mp4")]}
