@@ -17,20 +17,22 @@ Without --model a tiny seeded face-fusion is exported to a temporary folder (sec
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+from training.cli import ArgumentParser, run_cli
 from training.testing.app_process import running_app
 
 from machine import describe, machine_info
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROG = "bench_app.py"
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
@@ -144,7 +146,7 @@ def summary(seconds: list[float]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     models = parser.add_mutually_exclusive_group()
     models.add_argument("--model", help="Hub id or folder (default: a tiny seeded model, exported to a temp folder)")
     models.add_argument("--production", action="store_true",
@@ -212,4 +214,4 @@ def table(results: dict) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(PROG, main))

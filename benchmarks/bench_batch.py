@@ -1,8 +1,8 @@
 """The batch command's throughput beside the embedder alone on the same face crops.
 
-`training/analyze_videos.py` runs over N copies of the 720p 15 s benchmark clip (tests/videos.py) with the production
-architecture (EmoNeXt-Base, 30 frames; random weights, which do not change speed), in this process, writing a JSONL
-file. Then EmoNeXt alone embeds the same videos' crops (made beforehand, not timed) at the pipeline's precision,
+`training/analyze_videos.py` runs over N copies of the 720p 15 s benchmark clip (training/testing/videos.py) with the
+production architecture (EmoNeXt-Base, 30 frames; random weights, which do not change speed), in this process, writing
+a JSONL file. Then EmoNeXt alone embeds the same videos' crops (made beforehand, not timed) at the pipeline's precision,
 memory format and batch size. While the embedder works on one video the pipeline prepares the next on another
 thread, so on a CPU `efficiency` (the batch rate over the embedder-only rate) says how much of the front end (decode,
 faces, crop) is left showing.
@@ -11,7 +11,7 @@ Keys written with `--json`: `videos_per_s`, `embedder_videos_per_s`, `efficiency
 summed over the videos), `front_end_s_per_video` (decode, faces and crop on one thread, measured apart) and `machine`.
 
 Usage:
-    python benchmarks/bench_batch.py [--tiny] [--videos 6] [--json OUT]
+    python benchmarks/bench_batch.py [--tiny] [--videos 6] [--repeats 2] [--device cuda] [--json OUT]
 """
 
 from __future__ import annotations
@@ -25,20 +25,21 @@ import tempfile
 import time
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-import torch  # noqa: E402
-from transformers import pipeline  # noqa: E402
+import numpy as np
+import torch
+from transformers import pipeline
 
-import modeling  # noqa: E402,F401  (registers the models and the pipeline task)
-from benchmarks.bench_pipeline import build_model_folder  # noqa: E402
-from benchmarks.machine import describe, machine_info  # noqa: E402
-from modeling.inference_precision import bf16_is_native, inference_autocast  # noqa: E402
-from training.analyze_videos import main as analyze_videos  # noqa: E402
-from training.testing.videos import benchmark_video  # noqa: E402
+import modeling  # noqa: F401 - registers the models and the pipeline task
+from modeling.inference_precision import precision_autocast, resolve_precision
+from training.analyze_videos import main as analyze_videos
+from training.cli import ArgumentParser, run_cli
+from training.testing.videos import benchmark_video
+
+from bench_pipeline import build_model_folder
+from machine import describe, machine_info
 
 
 def bench(args: argparse.Namespace, workdir: Path) -> dict:
@@ -49,7 +50,7 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
     for index in range(args.videos):
         shutil.copyfile(clip, folder / f"clip{index:03d}.mp4")
     device = torch.device(args.device)
-    precision = "bf16" if bf16_is_native(device) else "fp32"
+    precision = resolve_precision(args.precision, device)
 
     # The batch command, end to end (a warm-up run first: model load and first-call costs are not throughput).
     common = ["--model", str(model_dir), "--precision", precision, "--quiet", "--face_detector", "haar"]
@@ -57,37 +58,45 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
     if args.num_workers is not None:
         common += ["--num_workers", str(args.num_workers)]
     analyze_videos([str(clip), "--output", str(workdir / "warmup.jsonl"), *common])
-    output = workdir / "results.jsonl"
-    start = time.perf_counter()
-    if analyze_videos([str(folder), "--output", str(output), *common]) != 0:
-        raise SystemExit("the batch command failed")
-    batch_s = time.perf_counter() - start
-    rows = [json.loads(line) for line in output.read_text().splitlines()]
-    errors = [row["error"] for row in rows if row["error"]]
-    if errors:
-        raise SystemExit(f"the batch command could not analyse the clip: {errors[0]}")
 
     # The embedder alone on the same crops, as the pipeline runs it.
-    pipe = pipeline("face-video-analysis", model=str(model_dir), device=device, bf16=precision == "bf16")
-    embedder, processor = pipe.model.embedder, pipe.processor
+    pipe = pipeline("face-video-analysis", model=str(model_dir), device=device, precision=precision)
+    embedder, processor = pipe.model.embedder, pipe.processor_for(face_detector="haar")
     front_start = time.perf_counter()
     crops = [processor.extract_faces(str(path))["crops"] for path in sorted(folder.iterdir())]
     front_end_s = (time.perf_counter() - front_start) / len(crops)
     pixels = [processor.normalize(c).to(device).contiguous(memory_format=torch.channels_last) for c in crops]
+    synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
-    def embed_all():
-        with torch.inference_mode(), inference_autocast(pipe.device, pipe.bf16):
+    def embed_all() -> float:
+        synchronize()
+        start = time.perf_counter()
+        with torch.inference_mode(), precision_autocast(precision, pipe.device):
             for video in pixels:
                 for chunk in video.split(pipe.embed_batch_size):
                     embedder(chunk)
+        synchronize()
+        return time.perf_counter() - start
 
+    def batch_run(repeat: int) -> tuple[float, list[dict]]:
+        output = workdir / f"results{repeat}.jsonl"
+        start = time.perf_counter()
+        if analyze_videos([str(folder), "--output", str(output), *common]) != 0:
+            raise SystemExit("the batch command failed")
+        seconds = time.perf_counter() - start
+        return seconds, [json.loads(line) for line in output.read_text().splitlines()]
+
+    # Alternating, so that other work on a shared machine weighs on both alike; the medians are kept.
     embed_all()  # warm-up
-    synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    synchronize()
-    start = time.perf_counter()
-    embed_all()
-    synchronize()
-    embed_s = time.perf_counter() - start
+    batch_times, embed_times = [], []
+    for repeat in range(args.repeats):
+        seconds, rows = batch_run(repeat)
+        batch_times.append(seconds)
+        embed_times.append(embed_all())
+    errors = [row["error"] for row in rows if row["error"]]
+    if errors:
+        raise SystemExit(f"the batch command could not analyse the clip: {errors[0]}")
+    batch_s, embed_s = float(np.median(batch_times)), float(np.median(embed_times))
 
     videos_per_s = args.videos / batch_s
     embedder_videos_per_s = args.videos / embed_s
@@ -95,7 +104,7 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
         "machine": machine_info(),
         "model": "tiny" if args.tiny else "production (EmoNeXt-Base, 30 frames)",
         "videos": args.videos,
-        "video": "720p, 15 s, 30 fps (tests/videos.py benchmark_video)",
+        "video": "720p, 15 s, 30 fps (training/testing/videos.py benchmark_video)",
         "device": str(device),
         "precision": precision,
         "batch_s": batch_s,
@@ -103,6 +112,7 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
         "embedder_s": embed_s,
         "embedder_videos_per_s": embedder_videos_per_s,
         "efficiency": videos_per_s / embedder_videos_per_s,
+        "repeats": {"batch_s": batch_times, "embedder_s": embed_times},
         "front_end_s_per_video": front_end_s,
         "faces_found": sum(row["frames_with_face"] for row in rows),
         "frames_sampled": sum(row["frames_sampled"] for row in rows),
@@ -126,13 +136,18 @@ def table(results: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(
+        prog="bench_batch.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tiny", action="store_true", help="the tests' tiny model (a quick smoke run)")
     parser.add_argument("--videos", type=int, default=6, help="copies of the benchmark clip to analyse")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
                         help="where the model runs (default: the GPU when there is one)")
+    parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
+                        help="embedder precision (default: $FACE_FUSION_PRECISION, else auto)")
     parser.add_argument("--batch_size", type=int, default=8, help="videos per forward pass on a GPU")
     parser.add_argument("--num_workers", type=int, help="the batch command's front-end threads (default: its own)")
+    parser.add_argument("--repeats", type=int, default=2, help="alternating timed runs of each side (medians kept)")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench_batch_") as workdir:
@@ -145,4 +160,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli("bench_batch.py", main))

@@ -2,12 +2,12 @@
 
 Decoding and detection are timed apart, in CPU time of this process (all its threads: core-seconds, the cost a
 batch job pays per video whatever the parallelism), on the 720p 15 s benchmark clip, and each detection setting also
-counts the faces it finds there and on the tests' real-photo clips (tests/videos.py). Every setting runs in this one
-process, alternating, `--repeats` times, and is reported as its median and as a ratio to the processor's default:
-on a machine shared with other work, ratios taken side by side hold better than absolute times.
+counts the faces it finds there and on the tests' real-photo clips (training/testing/videos.py). Every setting runs
+in this one process, alternating, `--repeats` times, and is reported as its median and as a ratio to the processor's
+default: on a machine shared with other work, ratios taken side by side hold better than absolute times.
 
 Settings compared:
-* decoders: decord (default), decord with one thread, PyAV (seek per frame, threaded);
+* decoders: decord (default: one thread), decord with its automatic thread count, PyAV (seek per frame, threaded);
 * Haar detection at several `detection_max_side`s, on every sampled frame or every k-th (`detect_every`).
 
 Usage:
@@ -23,15 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))
+import numpy as np
 
-import numpy as np  # noqa: E402
+from modeling import video_decoding as decoding
+from modeling.processing_face_video import FaceVideoProcessor
+from training.cli import ArgumentParser, run_cli
+from training.testing import videos
 
-from benchmarks.machine import describe, machine_info  # noqa: E402
-from modeling import processing_face_video as processing  # noqa: E402
-from modeling.processing_face_video import FaceVideoProcessor  # noqa: E402
-from training.testing import videos  # noqa: E402
+from machine import describe, machine_info
 
 # (detection_max_side, detect_every); the first is the processor's default.
 DETECTION_SETTINGS = ((640, 1), (480, 1), (400, 1), (320, 1), (640, 2), (400, 2), (320, 2), (400, 3))
@@ -55,24 +54,24 @@ def decoders(processor: FaceVideoProcessor) -> dict:
 
     def decord_threads(threads: int):
         def read(path):
-            original = processing.decord.VideoReader
+            original = decoding.decord.VideoReader
 
             def reader(*args, **kwargs):
                 return original(*args, **{**kwargs, "num_threads": threads})
 
-            processing.decord.VideoReader = reader
+            decoding.decord.VideoReader = reader
             try:
                 return processor.read_frames(path)
             finally:
-                processing.decord.VideoReader = original
+                decoding.decord.VideoReader = original
 
         return read
 
     def pyav(path):
-        return processing._read_with_pyav(str(path), processor.num_frames, "clip", str(path),
-                                          processing._Shrinker(processor.max_frame_side))
+        return decoding._read_with_pyav(str(path), processor.num_frames, "clip", str(path),
+                                          decoding._Shrinker(processor.max_frame_side))
 
-    return {"decord (default)": processor.read_frames, "decord, 1 thread": decord_threads(1), "pyav": pyav}
+    return {"decord (default)": processor.read_frames, "decord, auto threads": decord_threads(0), "pyav": pyav}
 
 
 def faces_found(processor: FaceVideoProcessor, frames: np.ndarray) -> int:
@@ -83,17 +82,19 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
     clip = videos.benchmark_video(workdir / "clip_720p_15s.mp4")
     test_clips = {name: write(workdir / f"{name}.mp4") for name, write in TEST_CLIPS.items()}
     base = FaceVideoProcessor(face_detector="haar")
-    detectors = {setting: FaceVideoProcessor(face_detector="haar", detection_max_side=setting[0], detect_every=setting[1])
-                 for setting in DETECTION_SETTINGS}
+    detectors = {
+        setting: FaceVideoProcessor(face_detector="haar", detection_max_side=setting[0], detect_every=setting[1])
+        for setting in DETECTION_SETTINGS
+    }
 
     decode_times: dict[str, list[float]] = {name: [] for name in decoders(base)}
     detect_times: dict[tuple, list[float]] = {setting: [] for setting in DETECTION_SETTINGS}
     frames = base.read_frames(clip)[0]
     for _ in range(args.repeats):
         for name, read in decoders(base).items():
-            decode_times[name].append(cpu_seconds(lambda: read(clip))[0])
+            decode_times[name].append(cpu_seconds(lambda read=read: read(clip))[0])
         for setting, processor in detectors.items():
-            detect_times[setting].append(cpu_seconds(lambda: processor.detect(frames))[0])
+            detect_times[setting].append(cpu_seconds(lambda processor=processor: processor.detect(frames))[0])
 
     test_frames = {name: base.read_frames(path)[0] for name, path in test_clips.items()}
     detection = {}
@@ -126,7 +127,9 @@ def table(results: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(
+        prog="bench_front_end.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs of every setting")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
@@ -140,4 +143,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli("bench_front_end.py", main))

@@ -15,6 +15,7 @@ pixels):
 from __future__ import annotations
 
 import inspect
+import threading
 from dataclasses import dataclass, field
 
 import cv2
@@ -291,7 +292,7 @@ MIN_PERSON_FACE_FRACTION = 0.05
 # A track is taken for a face when the second detector (eyes inside the box) confirms it on at least half of the
 # frames checked; the largest few detections of each track are checked.
 FACE_CHECK_FRAMES = 3
-_eye_cascade: cv2.CascadeClassifier | None = None
+_eye_cascades = threading.local()  # one per thread: a cascade's detectMultiScale is not safe to share between threads
 
 
 def face_appearance(frame: np.ndarray, box: np.ndarray) -> np.ndarray:
@@ -326,9 +327,9 @@ def appearance_similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 def has_eyes(frame: np.ndarray, box: np.ndarray) -> bool:
     """Whether OpenCV's eye cascade finds an eye in the upper part of ``box``: a second detector's word on a face."""
-    global _eye_cascade
-    if _eye_cascade is None:
-        _eye_cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_eye.xml")
+    eye_cascade = getattr(_eye_cascades, "cascade", None)
+    if eye_cascade is None:
+        eye_cascade = _eye_cascades.cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_eye.xml")
     height, width = frame.shape[:2]
     x1, y1, x2, y2 = (int(round(float(v))) for v in box[:4])
     x1, y1, x2 = max(x1, 0), max(y1, 0), min(x2, width)
@@ -340,7 +341,7 @@ def has_eyes(frame: np.ndarray, box: np.ndarray) -> bool:
     if side > 160:  # eyes are found at any face size; small regions are faster
         region = cv2.resize(region, (160, max(1, round(region.shape[0] * 160 / side))), interpolation=cv2.INTER_AREA)
     smallest = max(5, round(0.1 * region.shape[1]))
-    return len(_eye_cascade.detectMultiScale(region, 1.1, 3, minSize=(smallest, smallest))) > 0
+    return len(eye_cascade.detectMultiScale(region, 1.1, 3, minSize=(smallest, smallest))) > 0
 
 
 def _same_place(previous: np.ndarray, box: np.ndarray) -> float:

@@ -187,7 +187,9 @@ def _read_with_decord(
     One frame per decord call, into one array: batched calls kept decord's threads' buffers for the whole batch, which
     for a 4K clip peaked at 2.4x the sampled frames' size and decoded at half the speed.
     """
-    reader = decord.VideoReader(path, ctx=decord.cpu(0))
+    # One decoding thread: decord's automatic thread count cost 1.2-1.9x the core-seconds for the same frames
+    # (benchmarks/bench_front_end.py); batch jobs get their parallelism from decoding several videos at once.
+    reader = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=1)
     count = len(reader)
     if count == 0:
         raise VideoDecodeError(f"{name} could not be decoded: its video stream holds no frames.", source)

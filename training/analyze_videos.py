@@ -33,14 +33,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as `python training/analyze_videos.py`: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import torch
 from tqdm.auto import tqdm
 
-from modeling.inference_precision import PRECISIONS
+from modeling.inference_precision import PRECISION_ENV, PRECISIONS, resolve_precision
 from modeling.video_decoding import VIDEO_EXTENSIONS
+from training.cli import ArgumentParser, UserError, first_line, run_cli
 from training.shards import TEMP_PREFIX, chunk_name, read_jsonl, write_text_atomically
 from training.video_datasets import share_of_process
 
@@ -49,7 +47,7 @@ FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 VIDEO_SUFFIXES = VIDEO_EXTENSIONS  # the decoders' list, shared with the extraction
 
 
-class AnalysisError(ValueError):
+class AnalysisError(UserError):
     """Input the command cannot work with (no videos, an unknown output format, a model that cannot be loaded)."""
 
 
@@ -137,8 +135,7 @@ def error_sentence(video: str, error: BaseException) -> str:
 
     if isinstance(error, FaceVideoError):
         return str(error)
-    text = (str(error).strip().splitlines() or [""])[0].rstrip(".")
-    return f"{Path(video).name}: unexpected {type(error).__name__}" + (f": {text}." if text else ".")
+    return f"{Path(video).name}: unexpected {type(error).__name__}: {first_line(error)}."
 
 
 def output_format(output: Path) -> str:
@@ -210,7 +207,9 @@ class RowStore:
 
     def recover(self) -> None:
         """Deletes temporary files of killed writes (call from one process, before any process writes)."""
-        temporary = [*self.folder.glob(f"{TEMP_PREFIX}*"), *self.output.parent.glob(f"{TEMP_PREFIX}{self.output.name}-*")]
+        temporary = [
+            *self.folder.glob(f"{TEMP_PREFIX}*"), *self.output.parent.glob(f"{TEMP_PREFIX}{self.output.name}-*")
+        ]
         for leftover in temporary:
             leftover.unlink(missing_ok=True)
 
@@ -240,16 +239,6 @@ class RowStore:
 # The run
 
 
-def resolve_precision(precision: str | None, device: torch.device) -> str:
-    """"bf16" or "fp32": "auto" is bf16 where the device computes it natively; None: $FACE_FUSION_PRECISION."""
-    from modeling.inference_precision import resolve_precision as resolve  # the pipeline's rule, one place
-
-    try:
-        return resolve(precision, device)
-    except ValueError as error:  # a bad $FACE_FUSION_PRECISION
-        raise AnalysisError(str(error)) from None
-
-
 def load_pipeline(args: argparse.Namespace, device: torch.device, precision: str):
     """The face-video-analysis pipeline for ``--model`` on ``device``."""
     import transformers
@@ -263,8 +252,7 @@ def load_pipeline(args: argparse.Namespace, device: torch.device, precision: str
     try:
         pipe = transformers.pipeline(TASK, model=args.model, revision=args.revision, device=device, **options)
     except Exception as error:  # noqa: BLE001 - missing folder, no network, not a FaceFusion: one sentence
-        text = (str(error).strip().splitlines() or [type(error).__name__])[0].rstrip(".")
-        raise AnalysisError(f"the model {args.model} could not be loaded ({text}).") from None
+        raise AnalysisError(f"the model {args.model} could not be loaded ({first_line(error)}).") from None
     if args.face_detector:
         pipe.processor = pipe.processor_for(face_detector=args.face_detector)
     return pipe
@@ -303,7 +291,10 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
         raise AnalysisError(f"the folder of --output {args.output} does not exist.")
     videos = list_inputs(args.inputs)
 
-    precision = resolve_precision(args.precision, accelerator.device)
+    try:
+        precision = resolve_precision(args.precision, accelerator.device)  # None: $FACE_FUSION_PRECISION, else auto
+    except ValueError as error:
+        raise AnalysisError(str(error)) from None
     pipe = load_pipeline(args, accelerator.device, precision)
     options = call_options(pipe, args)
     emotion_labels = labels(pipe.model.config.emotion_config)
@@ -361,13 +352,6 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
 # Command line
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (exit code 2), like every other bad input here."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see --help).\n")
-
-
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -376,7 +360,7 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(
+    parser = ArgumentParser(
         prog=PROG,
         description=textwrap.fill(__doc__.split("\n\n")[0] + " " + __doc__.split("\n\n")[1], width=100),
         epilog="Examples:" + __doc__.split("Examples:", 1)[1],
@@ -390,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--revision", help="Hub revision of --model (branch, tag or commit).")
     parser.add_argument("--precision", choices=PRECISIONS, default=None,
                         help="Embedder precision: auto is bf16 where the device computes it natively (CUDA, AVX-512 "
-                             "BF16 or AMX CPUs), fp32 elsewhere (default: $FACE_FUSION_PRECISION, else auto).")
+                             f"BF16 or AMX CPUs), fp32 elsewhere (default: ${PRECISION_ENV}, else auto).")
     parser.add_argument("--people", choices=("main", "all"), default=None,
                         help="Whose faces: the main person (the pipeline's default) or everyone.")
     parser.add_argument("--num_frames", type=_positive, default=None,
@@ -415,9 +399,10 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit code (0 done, 2 bad input, 130 interrupted)."""
+    """Command-line entry point; returns the exit code (0 done, 2 bad input, 130 interrupted: `training/cli.py`)."""
     args = build_parser().parse_args(argv)
-    try:
+
+    def work() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
             warnings.showwarning = _show_warning
@@ -426,18 +411,15 @@ def main(argv: list[str] | None = None) -> int:
             hf_logging.set_verbosity_error()
             hf_logging.disable_progress_bar()  # no weight-loading bar: only this tool's own
             summary = analyze(args)
-    except AnalysisError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; run the same command again to resume.", file=sys.stderr)
-        return 130
-    if summary["is_main"]:
-        print(
-            f"{summary['listed']} videos: {summary['analysed']} analysed now ({summary['failed']} failed, see the "
-            f"error column), {summary['done_before']} done before; {summary['output']} holds {summary['rows']} rows."
-        )
-    return 0
+        if summary["is_main"]:
+            print(
+                f"{summary['listed']} videos: {summary['analysed']} analysed now ({summary['failed']} failed, see the "
+                f"error column), {summary['done_before']} done before; {summary['output']} holds {summary['rows']} "
+                "rows."
+            )
+
+    return run_cli(PROG, work, on_interrupt="interrupted; run the same command again to resume.",
+                   errors_on_main_process_only=True)
 
 
 if __name__ == "__main__":
