@@ -31,7 +31,7 @@ except ImportError:
 VideoInput = str | os.PathLike | bytes
 # The file extensions taken as videos wherever a folder is read (compared in lower case): the containers both decoders
 # read. Every command that lists video files uses this one tuple.
-VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts")
 
 
 class FaceVideoError(ValueError):

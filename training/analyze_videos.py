@@ -37,13 +37,14 @@ import torch
 from tqdm.auto import tqdm
 
 from modeling.inference_precision import PRECISION_ENV, PRECISIONS, resolve_precision
+from modeling.video_decoding import VIDEO_EXTENSIONS
 from training.cli import ArgumentParser, UserError, first_line, run_cli
 from training.shards import TEMP_PREFIX, chunk_name, read_jsonl, write_text_atomically
 from training.video_datasets import share_of_process
 
 PROG = "analyze_videos.py"
 FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet"}
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts")
+VIDEO_SUFFIXES = VIDEO_EXTENSIONS  # the decoders' list, shared with the extraction
 
 
 class AnalysisError(UserError):
