@@ -1,11 +1,11 @@
 """The batch command's throughput beside the embedder alone on the same face crops.
 
-`training/analyze_videos.py` runs over N copies of the 720p 15 s benchmark clip (training/testing/videos.py) with the production
-architecture (EmoNeXt-Base, 30 frames; random weights, which do not change speed), in this process, writing a JSONL
-file. Then EmoNeXt alone embeds the same videos' crops (made beforehand, not timed) at the pipeline's precision,
-memory format and batch size. While the embedder works on one video the pipeline prepares the next on another
-thread, so on a CPU `efficiency` (the batch rate over the embedder-only rate) says how much of the front end (decode,
-faces, crop) is left showing.
+`training/analyze_videos.py` runs over N copies of the 720p 15 s benchmark clip (training/testing/videos.py) with
+the production architecture (EmoNeXt-Base, 30 frames; random weights, which do not change speed), in this process,
+writing a JSONL file. Then EmoNeXt alone embeds the same videos' crops (made beforehand, not timed) at the
+pipeline's precision, memory format and batch size. While the embedder works on one video the pipeline prepares the
+next on another thread, so on a CPU `efficiency` (the batch rate over the embedder-only rate) says how much of the
+front end (decode, faces, crop) is left showing. The two are timed alternately, `--repeats` times, medians kept.
 
 Keys written with `--json`: `videos_per_s`, `embedder_videos_per_s`, `efficiency`, `faces_found` (frames with a face,
 summed over the videos), `front_end_s_per_video` (decode, faces and crop on one thread, measured apart) and `machine`.
@@ -29,6 +29,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import numpy as np
 import torch
+from bench_pipeline import build_model_folder
 from transformers import pipeline
 
 import modeling  # noqa: F401 - registers the models and the pipeline task
@@ -36,7 +37,6 @@ from modeling.inference_precision import precision_autocast, resolve_precision
 from training.analyze_videos import main as analyze_videos
 from training.testing.videos import benchmark_video
 
-from bench_pipeline import build_model_folder
 from machine import describe, machine_info
 
 

@@ -37,10 +37,10 @@ def detect_sparsely(detect: Detect, frames: Sequence[np.ndarray], every: int) ->
         return detect(frames)
     keys = sorted(set(range(0, count, every)) | {count - 1})
     found: list[np.ndarray | None] = [None] * count
-    for t, boxes in zip(keys, detect([frames[t] for t in keys])):
+    for t, boxes in zip(keys, detect([frames[t] for t in keys]), strict=True):
         found[t] = boxes
     undecided = []
-    for a, b in zip(keys, keys[1:]):
+    for a, b in zip(keys, keys[1:], strict=False):
         pairs = _same_faces(found[a], found[b])
         for t in range(a + 1, b):
             if pairs is None:
@@ -49,7 +49,7 @@ def detect_sparsely(detect: Detect, frames: Sequence[np.ndarray], every: int) ->
                 weight = (t - a) / (b - a)
                 found[t] = np.array([_between(first, second, weight) for first, second in pairs]).reshape(-1, 5)
     if undecided:
-        for t, boxes in zip(undecided, detect([frames[t] for t in undecided])):
+        for t, boxes in zip(undecided, detect([frames[t] for t in undecided]), strict=True):
             found[t] = boxes
     return found
 

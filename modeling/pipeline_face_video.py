@@ -304,7 +304,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
                         for i in range(len(good))]
             except Exception as error:  # noqa: BLE001 - e.g. out of memory: every video of the chunk failed
                 rows = [error] * len(good)
-            results = dict(zip((id(item) for _, item in good), rows))
+            results = dict(zip((id(item) for _, item in good), rows, strict=True))
         for _, video, item in chunk:
             yield video, item if isinstance(item, BaseException) else results[id(item)]
 

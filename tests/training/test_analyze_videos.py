@@ -19,9 +19,9 @@ import torch
 
 from modeling import FaceFusionModel
 from tests.hub.conftest import assert_one_sentence, ensure_task_registered, tiny_processor
+from training.analyze_videos import main
 from training.testing import videos
 from training.testing.tiny_configs import NUM_FRAMES, tiny_fusion_config
-from training.analyze_videos import main
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "training" / "analyze_videos.py"
@@ -162,7 +162,8 @@ def test_a_rerun_skips_what_is_done_and_a_killed_run_resumes(tmp_path, model_dir
     capsys.readouterr()
 
     assert run(folder, "--output", output, "--model", model_dir) == 0
-    assert f"{8 - stored} analysed now (0 failed, see the error column), {stored} done before" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"{8 - stored} analysed now (0 failed, see the error column), {stored} done before" in out
     assert read(output) == read(reference)
     assert not parts.exists()
 
