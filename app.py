@@ -22,11 +22,13 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
+import hashlib
 import html
 import logging
 import sys
 import tempfile
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import gradio as gr
@@ -41,6 +43,7 @@ from webapp.results import (
     emotion_label,
     gallery_items,
     model_info,
+    new_result_folder,
     result_json,
     timeline_frame,
     traits_frame,
@@ -49,6 +52,7 @@ from webapp.results import (
     write_json_file,
 )
 from webapp.settings import Settings, read_settings
+from webapp.upload_checks import upload_problem
 
 logger = logging.getLogger("face-fusion-app")
 
@@ -68,25 +72,56 @@ def build_demo(
 ) -> gr.Blocks:
     """The page: video in, Analyze, then emotions, traits, timeline, face gallery and JSON (`/predict`)."""
 
-    def analyze(video: str | None, progress=gr.Progress()):
+    def check_upload(video: str | None):
+        """The Analyze event's validator: a file the page will not analyse gets its one sentence at once, outside
+        the queue, and the outputs keep what they showed."""
+        problem = upload_problem(video, settings)
+        return gr.validate(problem is None, problem or "")
+
+    def run(video: str | None, progress=None) -> tuple[dict, dict]:
+        """The pipeline's result and its JSON; bad input or a failure raises gr.Error with one sentence."""
+        report = (lambda fraction, text: progress(fraction, desc=text)) if progress else None
         try:
-            result = analyze_video(pipe, video, settings, lambda fraction, text: progress(fraction, desc=text))
+            result = analyze_video(pipe, video, settings, report)
         except ValueError as error:  # bad input: the one sentence, on the page and to API clients
             raise gr.Error(html.escape(str(error), quote=False), duration=None, print_exception=False) from None
         except Exception as error:
             logger.exception("Analysis of %s failed", video)
             message = f"The analysis failed unexpectedly ({type(error).__name__}); please try another video."
             raise gr.Error(message, duration=None, print_exception=False) from None
-        data = result_json(result)
+        detector = pipe.processor_for(settings.num_frames, settings.face_detector).resolved_face_detector
+        return result, result_json(result, detector, loading.embedder_precision(pipe))
+
+    def analyze(video: str | None, progress=gr.Progress()):
+        """Analyse a video of one person's face: the emotions shown and the apparent personality, with every view of
+        the page (the result JSON, emotion label, trait chart and words, emotion timeline, face crops, JSON file).
+
+        Args:
+            video: A video file (mp4, webm, mov, mkv or avi) showing one person's face, up to the page's limits.
+        """
+        result, data = run(video, progress)
+        folder = new_result_folder()
         return (
             data,
             emotion_label(result),
             traits_frame(result),
             traits_text(result),
             timeline_frame(result),
-            gallery_items(result),
-            write_json_file(data, video),
+            gallery_items(result, folder),
+            write_json_file(data, video, folder),
         )
+
+    def analyze_json(video: str | None) -> dict:
+        """Analyse a video of one person's face and return only the result JSON: `emotions` (the 7 emotions, label
+        to probability, most likely first), `traits` (the 5 apparent-personality traits, OCEAN order, 0 to 1),
+        `frames` (each sampled frame's index, time and face box), `timeline` (emotions over the clip), `video`,
+        `model`, `detector` and `precision`. The traits are apparent personality (how viewers would rate the
+        person), not a psychological assessment.
+
+        Args:
+            video: A video file (mp4, webm, mov, mkv or avi) showing one person's face, up to the page's limits.
+        """
+        return run(video)[1]
 
     with gr.Blocks(title="face-fusion: emotions and personality from a face video", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(
@@ -95,18 +130,12 @@ def build_demo(
         )
         if fallback_reason:
             gr.Markdown(untrained_banner(settings.model, fallback_reason), elem_id="untrained-banner")
-        gr.Markdown(model_info(pipe, settings, fallback_reason, loading.FALLBACK_CONFIG), elem_id="model-info")
+        info = model_info(pipe, settings, fallback_reason, loading.FALLBACK_CONFIG, loading.embedder_precision(pipe))
+        gr.Markdown(info, elem_id="model-info")
         with gr.Row():
-            with gr.Column(scale=1):
+            with gr.Column(scale=1) as input_column:
                 video = gr.Video(sources=["upload", "webcam"], label="Video", elem_id="video-input")
                 button = gr.Button("Analyze", variant="primary")
-                if examples:
-                    gr.Examples(
-                        [[str(path)] for path in examples],
-                        inputs=[video],
-                        example_labels=[PAGE_EXAMPLES.get(Path(path).name, Path(path).stem) for path in examples],
-                        label="Examples (made from scikit-image's sample photos)",
-                    )
             with gr.Column(scale=1):
                 emotions = gr.Label(num_top_classes=7, label="Emotions over the whole clip", elem_id="emotions")
         with gr.Row():
@@ -139,13 +168,42 @@ def build_demo(
         with gr.Accordion("Full result (JSON)", open=False):
             result = gr.JSON(label="Result", elem_id="result-json")
             download = gr.File(label="Download the result")
-        button.click(
-            analyze,
-            inputs=[video],
-            outputs=[result, emotions, traits, traits_words, timeline, faces, download],
-            api_name="predict",
-        )
+        outputs = [result, emotions, traits, traits_words, timeline, faces, download]
+        button.click(analyze, inputs=[video], outputs=outputs, api_name="predict", validator=check_upload)
+        gr.on([], analyze_json, inputs=[video], outputs=[result], api_name="analyze_json", validator=check_upload)
+        if examples:
+            # under the video, now that the outputs a cached example fills exist
+            with input_column, examples_cache_for(pipe, settings, fallback_reason):
+                gr.Examples(
+                    [[str(path)] for path in examples],
+                    inputs=[video],
+                    outputs=outputs,
+                    fn=analyze,
+                    cache_examples=True,
+                    cache_mode="lazy",  # each example runs once, on its first click, then shows the stored answer
+                    example_labels=[PAGE_EXAMPLES.get(Path(path).name, Path(path).stem) for path in examples],
+                    label="Examples (made from scikit-image's sample photos)",
+                    api_visibility="undocumented",
+                )
     return demo
+
+
+@contextmanager
+def examples_cache_for(pipe: FaceVideoAnalysisPipeline, settings: Settings, fallback_reason: str | None):
+    """Gradio's examples cache in a folder of its own for this model, revision and these settings, so that a page
+    started on another model never shows answers stored for the last one."""
+    identity = [pipe.model.name_or_path, pipe.revision, fallback_reason is None, loading.embedder_precision(pipe),
+                settings.num_frames, settings.face_detector, settings.timeline_window]
+    key = hashlib.sha256(repr(identity).encode()).hexdigest()[:16]
+    before = os.environ.get("GRADIO_EXAMPLES_CACHE")
+    os.environ["GRADIO_EXAMPLES_CACHE"] = str(Path(before or ".gradio/cached_examples") / key)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("GRADIO_EXAMPLES_CACHE")
+        else:
+            os.environ["GRADIO_EXAMPLES_CACHE"] = before
 
 
 def launch(demo: gr.Blocks, settings: Settings, examples_dir: Path = EXAMPLES_DIR, **kwargs) -> gr.Blocks:
@@ -157,9 +215,21 @@ def launch(demo: gr.Blocks, settings: Settings, examples_dir: Path = EXAMPLES_DI
         max_file_size=int(settings.max_upload_mb * 2**20),
         allowed_paths=[str(examples_dir)],
         css=CSS,
+        mcp_server=settings.mcp_server and mcp_available(),
     )
     demo.launch(**{**options, **kwargs})
     return demo
+
+
+def mcp_available() -> bool:
+    """Whether Gradio's MCP server can run here (the `mcp` package of `gradio[mcp]`); said once in the log if not."""
+    import importlib.util
+
+    if importlib.util.find_spec("mcp") is not None:
+        return True
+    logger.warning("No MCP server: the mcp package is not installed (pip install 'gradio[mcp]'); the page and its "
+                   "API work without it.")
+    return False
 
 
 def _run_as_program() -> bool:
@@ -172,7 +242,7 @@ if _run_as_program():
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio's own start-up requests, one line each
 settings = read_settings(sys.argv[1:] if _run_as_program() else [])
-pipe, fallback_reason = loading.load_pipeline(settings.model, settings.revision)
+pipe, fallback_reason = loading.load_pipeline(settings)
 demo = build_demo(pipe, settings, fallback_reason, make_example_videos(EXAMPLES_DIR))
 
 

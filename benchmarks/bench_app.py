@@ -6,9 +6,14 @@ client downloading the results. Direct and served calls alternate, so drifting m
 server's peak memory is its resident-set high-water mark (Linux VmHWM), read after the one-at-a-time calls and again
 after `--concurrent` requests sent at once (the app's queue runs two analyses at a time, the rest wait).
 
+Load mode (`--clients N --requests M`): N gradio_client users at once, each sending M requests for the same clip,
+one after the other; it counts the answers and failures (with their first lines) and the server's peak memory, and
+skips the latency comparison. Without --video it uses a 5 s cut of the benchmark clip.
+
 Usage:
     python benchmarks/bench_app.py [--model ID_OR_PATH | --production] [--video clip.mp4] [--repeats 5]
         [--concurrent 4] [--json OUT]
+    python benchmarks/bench_app.py --production --clients 8 --requests 3 --json benchmarks/results/OUT.json
 
 Without --model a tiny seeded face-fusion is exported to a temporary folder (seconds per call, so the overhead shows);
 `--production` exports the production architecture untrained instead, for the memory figures. Without --video the
@@ -17,20 +22,22 @@ Without --model a tiny seeded face-fusion is exported to a temporary folder (sec
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+from training.cli import ArgumentParser, run_cli
 from training.testing.app_process import running_app
 
 from machine import describe, machine_info
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROG = "bench_app.py"
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
@@ -97,7 +104,8 @@ def bench(model: str, video: Path, repeats: int, warmup: int, concurrent: int, w
         startup_s = time.perf_counter() - started
         process, url = server.process, server.url
         idle_mb = rss_mb(process.pid)
-        pipe, fallback_reason = load_pipeline(model)  # loaded as the app loads it, called as the app calls it
+        # loaded as the app loads it, called as the app calls it
+        pipe, fallback_reason = load_pipeline(Settings(model=model))
         client = Client(url, verbose=False)
 
         def direct():
@@ -139,12 +147,79 @@ def bench(model: str, video: Path, repeats: int, warmup: int, concurrent: int, w
         }
 
 
+def load(model: str, video: Path, clients: int, requests: int, workdir: Path) -> dict:
+    """`clients` users at once, each sending `requests` requests for `video` one after the other."""
+    from gradio_client import Client, handle_file
+
+    from webapp.settings import Settings
+
+    env = {**os.environ, "FACE_FUSION_EXAMPLES_DIR": str(workdir / "examples")}
+    started = time.perf_counter()
+    with running_app(["--model", model], env, workdir / "app.log", start_timeout_s=600) as server:
+        startup_s = time.perf_counter() - started
+        idle_mb = rss_mb(server.process.pid)
+        answers, failures, lock = [], [], threading.Lock()
+
+        def user():
+            try:
+                client = Client(server.url, verbose=False)
+            except Exception as error:  # noqa: BLE001 - counted, like a failed request
+                with lock:
+                    failures.extend([f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"] * requests)
+                return
+            for _ in range(requests):
+                begin = time.perf_counter()
+                try:
+                    client.predict(handle_file(str(video)), api_name="/predict")
+                except Exception as error:  # noqa: BLE001 - every kind of failure is what is counted
+                    with lock:
+                        failures.append(f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:200]}")
+                else:
+                    with lock:
+                        answers.append(time.perf_counter() - begin)
+
+        threads = [threading.Thread(target=user) for _ in range(clients)]
+        wall = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall_s = time.perf_counter() - wall
+        return {
+            "clients": clients,
+            "requests_per_client": requests,
+            "succeeded": len(answers),
+            "failed": len(failures),
+            "failures": failures,
+            "wall_s": wall_s,
+            "request_s": summary(answers) if answers else None,
+            "startup_s": startup_s,
+            "idle_rss_mb": idle_mb,
+            "peak_rss_mb": peak_rss_mb(server.process.pid),
+            "concurrency_limit": Settings().concurrency,
+            "server_log_tracebacks": server.log_text().count("Traceback"),
+        }
+
+
+def load_table(results: dict) -> str:
+    lines = [
+        f"machine: {describe(results['machine'])}",
+        f"model: {results['model']}; video: {results['video']}",
+        f"{results['clients']} clients x {results['requests_per_client']} requests "
+        f"(the queue runs {results['concurrency_limit']} at a time)",
+        f"answers: {results['succeeded']}, failures: {results['failed']}, wall {results['wall_s']:.1f} s",
+        f"server memory: idle {results['idle_rss_mb']:.0f} MiB, peak {results['peak_rss_mb']:.0f} MiB",
+    ]
+    lines += [f"  failure: {failure}" for failure in results["failures"]]
+    return "\n".join(lines)
+
+
 def summary(seconds: list[float]) -> dict:
     return {"median_s": statistics.median(seconds), "mean_s": statistics.fmean(seconds), "min_s": min(seconds)}
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     models = parser.add_mutually_exclusive_group()
     models.add_argument("--model", help="Hub id or folder (default: a tiny seeded model, exported to a temp folder)")
     models.add_argument("--production", action="store_true",
@@ -153,8 +228,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--concurrent", type=int, default=4, help="requests sent at once in the concurrency run")
+    parser.add_argument("--clients", type=int, help="load mode: this many users at once")
+    parser.add_argument("--requests", type=int, default=3, help="load mode: requests per user, one after the other")
     parser.add_argument("--json", dest="json_out", help="write the results here as JSON")
     args = parser.parse_args(argv)
+    if args.clients:
+        return main_load(args)
 
     with tempfile.TemporaryDirectory(prefix="bench-app-") as tmp:
         workdir = Path(tmp)
@@ -186,6 +265,31 @@ def main(argv: list[str] | None = None) -> dict:
     return results
 
 
+def main_load(args) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-app-") as tmp:
+        workdir = Path(tmp)
+        model = args.model or str(seeded_model(workdir, args.production))
+        if args.video:
+            video, described = Path(args.video), args.video
+        else:
+            from training.testing.videos import benchmark_video
+
+            video = benchmark_video(workdir / "benchmark_5s.mp4", seconds=5.0)
+            described = "training/testing/videos.py benchmark_video: 1280x720, 5 s, 30 fps"
+        measured = load(model, video, args.clients, args.requests, workdir)
+    results = {
+        "model": args.model or ("production architecture, untrained (hub_configs/face-fusion)" if args.production
+                                else "tiny seeded face-fusion (training/testing/tiny_configs.py)"),
+        "video": described,
+        **measured,
+        "machine": machine_info(),
+    }
+    print(load_table(results))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(results, indent=2))
+    return results
+
+
 def table(results: dict) -> str:
     direct, server = results["direct"], results["server"]
     rows = [
@@ -212,4 +316,4 @@ def table(results: dict) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(PROG, main))

@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,14 +30,15 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import numpy as np
 import torch
-from bench_pipeline import build_model_folder
 from transformers import pipeline
 
 import modeling  # noqa: F401 - registers the models and the pipeline task
 from modeling.inference_precision import precision_autocast, resolve_precision
 from training.analyze_videos import main as analyze_videos
+from training.cli import ArgumentParser, run_cli
 from training.testing.videos import benchmark_video
 
+from bench_pipeline import build_model_folder
 from machine import describe, machine_info
 
 
@@ -134,7 +136,9 @@ def table(results: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(
+        prog="bench_batch.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tiny", action="store_true", help="the tests' tiny model (a quick smoke run)")
     parser.add_argument("--videos", type=int, default=6, help="copies of the benchmark clip to analyse")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
@@ -156,4 +160,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli("bench_batch.py", main))

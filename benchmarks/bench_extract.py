@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,9 +38,12 @@ import cv2
 import numpy as np
 import torch
 
+from training.cli import ArgumentParser, run_cli
+
 from machine import describe, machine_info
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROG = "bench_extract.py"
 
 STAGES = ("decode", "detect", "crop", "embed")
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
@@ -170,7 +174,7 @@ def build_model(args: argparse.Namespace, folder: Path):
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--videos", type=int, default=4, help="how many videos each side extracts")
     parser.add_argument("--naive_videos", type=int,
                         help="how many of them the naive loop times (default: all; it is slow, its rate is per video)")
@@ -262,4 +266,4 @@ def table(results: dict) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(PROG, main))

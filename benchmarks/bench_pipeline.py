@@ -40,12 +40,14 @@ from transformers import AutoConfig, pipeline
 import modeling  # noqa: F401 - registers the models and the pipeline task
 from modeling import FaceFusionModel, FaceVideoProcessor
 from modeling.inference_precision import precision_autocast
+from training.cli import ArgumentParser, run_cli
 from training.testing.videos import benchmark_video
 
 from bench_extract import naive_video
 from machine import describe, machine_info
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROG = "bench_pipeline.py"
 
 STAGE_ORDER = ("decode", "faces", "embed", "predict")
 
@@ -223,7 +225,7 @@ def table(results: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tiny", action="store_true", help="the tests' tiny model (a quick smoke run)")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per measurement, after one warm-up")
     parser.add_argument("--memory", action="store_true", help="also the peak RSS for a 15 s and a one-hour clip")
@@ -239,4 +241,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(PROG, main))

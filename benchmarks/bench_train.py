@@ -37,9 +37,12 @@ import numpy as np
 import torch
 from transformers import TrainerCallback
 
+from training.cli import ArgumentParser, run_cli
+
 from machine import describe, machine_info
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROG = "bench_train.py"
 
 TASKS = ("emotion", "traits", "fusion", "emonext")
 # Production shapes and each recipe's batch size; --tiny shrinks them to the tests' sizes.
@@ -140,8 +143,10 @@ def trainer_for(task: str, paths: dict, output_dir: Path, batch: int, options: a
     """The Trainer the task's script builds, from its own option parser."""
     common = ["--output_dir", str(output_dir), "--per_device_train_batch_size", str(batch), "--report_to", "none",
               "--max_steps", str(options.steps + options.warmup), "--num_train_epochs", "1000",
-              "--dataloader_num_workers", str(options.num_workers), "--bf16", options.bf16,
+              "--dataloader_num_workers", str(options.num_workers),
               "--logging_steps", "1000000", "--early_stopping_patience", "0"]
+    if options.bf16 != "auto":  # left out, the trainers use bf16 where the GPU has it
+        common += ["--bf16", options.bf16]
 
     def config(name: str) -> list[str]:
         return ["--model_config", str(paths[f"{name}_config"])] if f"{name}_config" in paths else []
@@ -150,24 +155,25 @@ def trainer_for(task: str, paths: dict, output_dir: Path, batch: int, options: a
         from training import sequence_training, train_emotion, train_traits
 
         script = train_emotion if task == "emotion" else train_traits
-        args = script.build_parser().parse_args(["--dataset", str(paths[task]), *config(task), *common])
-        trainer = sequence_training.build_trainer(args, script.make_task(args))[0]
+        args, training_args = script.parse(["--dataset", str(paths[task]), *config(task), *common])
+        task_spec = script.make_task(training_args) if script is train_traits else script.make_task()
+        trainer = sequence_training.build_trainer(args, training_args, task_spec).trainer
     elif task == "fusion":
         from training import train_fusion
 
-        args = train_fusion.build_parser().parse_args([
+        args = train_fusion.parse([
             "--emotion_dataset", str(paths["emotion"]), "--trait_dataset", str(paths["traits"]),
             "--emotion_model", str(paths["emotion_model"]), "--trait_model", str(paths["trait_model"]),
             "--embedder_model", str(paths["embedder"]), *config("fusion"), *common,
         ])
-        trainer = train_fusion.build_trainer(args)[0]
+        trainer = train_fusion.build_trainer(*args).trainer
     else:
         from training import train_emonext
 
-        args = train_emonext.build_parser().parse_args(
+        args = train_emonext.parse(
             ["--dataset", str(paths["images"]), "--cache_dir", str(output_dir / "cache"), *config("emonext"), *common]
         )
-        trainer = train_emonext.build_trainer(args)[0]
+        trainer = train_emonext.build_trainer(*args).trainer
     return trainer
 
 
@@ -219,7 +225,7 @@ def bench_task(task: str, options: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    parser = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--task", nargs="+", choices=TASKS, default=list(TASKS), help="Trainers to time.")
@@ -254,4 +260,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(PROG, main))

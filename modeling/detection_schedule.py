@@ -10,6 +10,7 @@ detection would find is lost to the schedule.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -40,7 +41,7 @@ def detect_sparsely(detect: Detect, frames: Sequence[np.ndarray], every: int) ->
     for t, boxes in zip(keys, detect([frames[t] for t in keys]), strict=True):
         found[t] = boxes
     undecided = []
-    for a, b in zip(keys, keys[1:], strict=False):
+    for a, b in pairwise(keys):
         pairs = _same_faces(found[a], found[b])
         for t in range(a + 1, b):
             if pairs is None:

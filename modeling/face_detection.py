@@ -78,9 +78,20 @@ class HaarFaceDetector:
         self.max_side = max_side
         self.min_neighbors = min_neighbors
         self.min_size_fraction = min_size_fraction
-        self.cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-        if self.cascade.empty():
-            raise RuntimeError("OpenCV's haarcascade_frontalface_default.xml could not be loaded.")
+        self._per_thread = threading.local()
+        _ = self.cascade  # fail here, not on the first video, if OpenCV's file is missing
+
+    @property
+    def cascade(self) -> cv2.CascadeClassifier:
+        """This thread's classifier: OpenCV's cascade keeps per-image buffers while it detects, so two threads
+        sharing one (two requests of a web page) would get each other's faces."""
+        cascade = getattr(self._per_thread, "cascade", None)
+        if cascade is None:
+            cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+            if cascade.empty():
+                raise RuntimeError("OpenCV's haarcascade_frontalface_default.xml could not be loaded.")
+            self._per_thread.cascade = cascade
+        return cascade
 
     def detect(self, frames: np.ndarray) -> list[np.ndarray]:
         """All faces in each RGB uint8 frame (T, H, W, 3), as (k, 5) float64 arrays in frame pixels."""

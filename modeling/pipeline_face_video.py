@@ -334,7 +334,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
             "face_found": np.asarray(found, dtype=bool),
             "timestamps": np.asarray(faces["timestamps"], dtype=np.float64),
             "frame_indices": np.asarray(faces["frame_indices"], dtype=np.int64),
-            **{key: faces[key] for key in ("fps", "duration", "width", "height")},
+            **{key: faces[key] for key in ("fps", "duration", "width", "height", "frames_repeated", "frames_missing")},
         }
         if return_face_crops:
             info["face_crops"] = [Image.fromarray(crop) for crop in crops]
@@ -457,6 +457,8 @@ class FaceVideoAnalysisPipeline(Pipeline):
             "height": int(info["height"]),
             "num_frames_sampled": len(found),
             "faces_found": int(sum(found)),
+            "frames_repeated": int(info["frames_repeated"]),
+            "frames_missing": int(info["frames_missing"]),
         }
         result["precision"] = model_outputs["precision"][0]
         result["model"] = {
@@ -638,4 +640,6 @@ def _select(outputs: dict[str, Any], index: int) -> dict[str, Any]:
     }
 
 
-__all__ = ["TASK", "HUB_TASK", "FaceVideoAnalysisPipeline", "VideoDownloadError", "download_video", "load_processor_for"]
+__all__ = [
+    "TASK", "HUB_TASK", "FaceVideoAnalysisPipeline", "VideoDownloadError", "download_video", "load_processor_for"
+]

@@ -80,8 +80,9 @@ class FaceVideoProcessor(ImageProcessingMixin):
     ``from_pretrained`` reads it, also as Hub remote code after ``register_for_auto_class("AutoProcessor")``).
 
     Args:
-        num_frames: Frames sampled per video, evenly spaced (``np.linspace(0, n - 1, num_frames).round()``).
-            Always exactly this many rows come out: a video with fewer frames repeats frames.
+        num_frames: Frames sampled per video, evenly spaced in presentation time (``video_decoding.sample_by_time``),
+            so a variable-frame-rate clip is covered evenly. Always exactly this many rows come out: a video with
+            fewer frames repeats frames.
         image_size: Side of the square face crops, in pixels.
         face_detector: "auto" (the default): face-alignment (S3FD/BlazeFace boxes + FAN landmarks), its weights
             fetched into ``$TORCH_HOME/hub/checkpoints`` on first use when missing (a 3 s check first, then
@@ -175,11 +176,13 @@ class FaceVideoProcessor(ImageProcessingMixin):
             video: Path to a video file, or the file's raw bytes.
 
         Returns:
-            ``frames`` (T, H, W, 3) uint8 RGB (shrunk to ``max_frame_side``), ``timestamps`` (T,) float64 seconds,
-            and ``meta``: ``fps``, ``num_video_frames``, ``duration`` (s), the video's own ``width`` and
-            ``height``, ``frame_scale`` (the frames' size over the video's: 1.0 unless shrunk), ``frame_indices``
-            (T,) int64, ``name`` (what error messages call the video) and ``source`` (the path, or ``name`` for
-            bytes).
+            ``frames`` (T, H, W, 3) uint8 RGB (shrunk to ``max_frame_side``), ``timestamps`` (T,) float64 seconds
+            (each frame's own presentation time), and ``meta``: ``fps``, ``num_video_frames``, ``duration`` (s), the
+            video's own ``width`` and ``height``, ``frame_scale`` (the frames' size over the video's: 1.0 unless
+            shrunk), ``frame_indices`` (T,) int64 (each frame's own index), ``frames_repeated`` (samples showing the
+            same frame as the sample before), ``frames_missing`` (samples whose frame could not be decoded, shown by
+            the nearest frame that could), ``name`` (what error messages call the video) and ``source`` (the path,
+            or ``name`` for bytes).
 
         Raises:
             VideoDecodeError: The file cannot be decoded; the message says why.
@@ -310,7 +313,8 @@ class FaceVideoProcessor(ImageProcessingMixin):
             face boxes [x1, y1, x2, y2] in the video's pixels (zeros where not in frame), ``face_found`` (T,) bool,
             ``angles`` (T,) float32 degrees the crops were rotated by (zeros without eye levelling); ``detector``
             ("face_alignment" or "haar"); ``timestamps`` (T,) float64 seconds; ``read_frames``'s metadata (``fps``,
-            ``num_video_frames``, ``duration``, ``width``, ``height``, ``frame_indices``, ``name``, ``source``); and
+            ``num_video_frames``, ``duration``, ``width``, ``height``, ``frame_indices``, ``frames_repeated``,
+            ``frames_missing``, ``name``, ``source``); and
             with ``people="all"``, ``people``: one dict per person, most prominent first (the main person first),
             with ``person_id``, ``crops``, ``boxes``, ``face_found`` and ``angles`` as above.
 
@@ -363,7 +367,7 @@ class FaceVideoProcessor(ImageProcessingMixin):
             face was detected on that frame), ``boxes`` (T, 4) float32 face boxes [x1, y1, x2, y2] in the video's
             pixels, ``face_found`` (T,) bool, ``timestamps`` (T,) float64 seconds, ``frame_indices`` (T,) int64,
             ``face_crops`` (T RGB PIL images, the crops before normalisation), and the video's ``fps``,
-            ``num_video_frames``, ``duration`` (s), ``width`` and ``height``.
+            ``num_video_frames``, ``duration`` (s), ``width``, ``height``, ``frames_repeated`` and ``frames_missing``.
 
         Raises:
             VideoDecodeError: The file cannot be decoded.
@@ -371,7 +375,7 @@ class FaceVideoProcessor(ImageProcessingMixin):
         """
         faces = self.extract_faces(video)
         pixel_values = self.normalize(faces["crops"])
-        metadata = ["fps", "num_video_frames", "duration", "width", "height"]
+        metadata = ["fps", "num_video_frames", "duration", "width", "height", "frames_repeated", "frames_missing"]
         data = {
             "pixel_values": pixel_values if return_tensors == "pt" else pixel_values.numpy(),
             "attention_mask": faces["face_found"].astype(np.int64),

@@ -28,6 +28,9 @@ except ImportError:
     _DECORD_ERRORS = (RuntimeError,)
 
 VideoInput = str | os.PathLike | bytes
+# The file extensions taken as videos wherever a folder is read (compared in lower case): the containers both decoders
+# read. Every command that lists video files uses this one tuple.
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
 
 
 class FaceVideoError(ValueError):
@@ -106,6 +109,25 @@ def sample_indices(num_video_frames: int, num_frames: int) -> np.ndarray:
     return np.linspace(0, num_video_frames - 1, num_frames).round().astype(np.int64)
 
 
+def sample_by_time(frame_times: np.ndarray, num_frames: int) -> np.ndarray:
+    """Indices of ``num_frames`` frames evenly spaced in presentation time.
+
+    ``num_frames`` moments are spread evenly from the first frame's time to the last frame's, and each takes the frame
+    whose time is nearest. At a constant frame rate these are ``sample_indices``; at a variable one (a phone that
+    drops to 5 fps in the dark), a second of slow frames gets as many samples as a second of fast ones. A clip with
+    fewer frames than samples repeats frames.
+
+    Args:
+        frame_times: (N,) increasing presentation times of every frame, in seconds.
+        num_frames: How many to sample.
+    """
+    times = np.asarray(frame_times, np.float64)
+    if len(times) == 1:
+        return np.zeros(num_frames, np.int64)
+    moments = np.linspace(times[0], times[-1], num_frames)
+    return np.interp(moments, times, np.arange(len(times))).round().astype(np.int64)
+
+
 class _Shrinker:
     """Shrinks each decoded frame to a longer side of at most ``max_side`` and remembers the video's own size."""
 
@@ -130,7 +152,14 @@ class _Shrinker:
 
 
 def _metadata(
-    fps: float, count: int, duration: float, shrink: _Shrinker, indices: np.ndarray, name: str, source: str
+    fps: float,
+    count: int,
+    duration: float,
+    shrink: _Shrinker,
+    indices: np.ndarray,
+    name: str,
+    source: str,
+    missing: int = 0,
 ) -> dict:
     return {
         "fps": float(fps),
@@ -140,6 +169,10 @@ def _metadata(
         "width": int(shrink.size[1]),
         "frame_scale": float(shrink.scale),
         "frame_indices": indices,
+        # samples that show the same frame as the sample before (a clip with fewer frames than samples, or a frame
+        # standing in for one that could not be decoded), and samples whose own frame could not be decoded
+        "frames_repeated": int(np.count_nonzero(np.diff(indices) == 0)),
+        "frames_missing": int(missing),
         "name": name,
         "source": source,
     }
@@ -150,6 +183,7 @@ def _read_with_decord(
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Sampled decode with decord (applies the rotation stored in the file).
 
+    decord indexes every frame's presentation time when it opens the file, so the samples are spread by time.
     One frame per decord call, into one array: batched calls kept decord's threads' buffers for the whole batch, which
     for a 4K clip peaked at 2.4x the sampled frames' size and decoded at half the speed.
     """
@@ -159,10 +193,11 @@ def _read_with_decord(
     count = len(reader)
     if count == 0:
         raise VideoDecodeError(f"{name} could not be decoded: its video stream holds no frames.", source)
-    indices = sample_indices(count, num_frames)
+    spans = np.asarray(reader.get_frame_timestamp(np.arange(count)), np.float64)  # (count, 2): start, end seconds
+    indices = sample_by_time(spans[:, 0], num_frames)
     order = indices.tolist()
-    frames = None  # filled in place as frames arrive: keeping them in a dict first (as `_gather` takes them) while
-    # decord's buffers come and go fragmented the heap and raised the 4K peak by 1.7x
+    frames = None  # filled in place as frames arrive: keeping them in a dict first while decord's buffers come and go
+    # fragmented the heap and raised the 4K peak by 1.7x
     for position, index in enumerate(order):
         if position and index == order[position - 1]:  # a clip shorter than the sample repeats frames
             frames[position] = frames[position - 1]
@@ -171,114 +206,105 @@ def _read_with_decord(
         if frames is None:
             frames = np.empty((len(order), *frame.shape), np.uint8)
         frames[position] = frame
-    timestamps = reader.get_frame_timestamp(order)[:, 0].astype(np.float64)
     fps = reader.get_avg_fps()
-    duration = float(reader.get_frame_timestamp(count - 1)[1])
-    return frames, timestamps, _metadata(fps, count, duration, shrink, indices, name, source)
+    return frames, spans[indices, 0], _metadata(fps, count, float(spans[-1, 1]), shrink, indices, name, source)
 
 
 def _read_with_pyav(
     path: str, num_frames: int, name: str, source: str, shrink: _Shrinker
 ) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Sampled decode with PyAV: seek to the key frame before each wanted frame, decode forward to it."""
+    """Sampled decode with PyAV, spread by time like decord's.
+
+    Every frame's presentation time comes from demuxing the video packets first (no decoding). Each sampled frame is
+    then reached by seeking to the key frame before it and decoding forward; a live recording with no length in its
+    header (a browser's MediaRecorder WebM) has no index to seek by and is decoded from the start, in one pass. A frame
+    that cannot be decoded (a damaged stream) is replaced by the nearest frame that can, which is what the sample then
+    reports (its own index and time), counted in ``frames_missing``.
+    """
     import av
 
     with av.open(path) as container:
         if not container.streams.video:
             raise VideoDecodeError(f"{name} could not be decoded: it contains no video stream.", source)
         stream = container.streams.video[0]
+        can_seek = bool(stream.frames or stream.duration or container.duration)
+        pts, last_length = _packet_times(path)
+        if not len(pts):
+            raise VideoDecodeError(f"{name} could not be decoded: its video stream holds no frames.", source)
+        time_base = float(stream.time_base)
+        times = (pts - pts[0]) * time_base
+        count = len(pts)
+        mean_gap = (pts[-1] - pts[0]) / (count - 1) if count > 1 else 0
+        duration = float((pts[-1] - pts[0] + (last_length or mean_gap)) * time_base)  # to the end of the last frame
+        if can_seek and stream.average_rate:
+            fps = float(stream.average_rate)
+        else:
+            fps = count / duration if duration > 0 else float(stream.guessed_rate or 25)
+        wanted = sample_by_time(times, num_frames)
         stream.thread_type = "AUTO"
-        fps = float(stream.average_rate or stream.guessed_rate or 25)
-        start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
-        duration = float(stream.duration * stream.time_base) if stream.duration else (container.duration or 0) / 1e6
-        if not stream.frames and not duration:
-            # A live recording (a browser's MediaRecorder WebM) states neither: count its packets, decode in order.
-            return _read_every_frame(path, container, stream, num_frames, name, source, shrink)
-        count = stream.frames or max(1, round(duration * fps))
-        indices = sample_indices(count, num_frames)
-
-        wanted = sorted(set(indices.tolist()))
-        decoded: dict[int, tuple[np.ndarray, float]] = {}
-        last = None  # the latest decoded frame
-        position = -1  # index of the last frame decoded
-        frames_iter = None
-        for index in wanted:
-            if frames_iter is None or index - position > 2 * fps:  # far ahead: seeking beats decoding through
-                container.seek(int((start + index / fps) / stream.time_base), stream=stream, backward=True)
-                frames_iter = _decode_skipping_damage(container, stream)
-            for frame in frames_iter:
-                position = round((frame.time - start) * fps) if frame.time is not None else position + 1
-                last = frame
-                if position >= index:
-                    break
-            if last is None:
-                raise VideoDecodeError(f"{name} could not be decoded: its video stream holds no frames.", source)
-            # Only kept frames become RGB: converting every decoded one cost time and fragmented the heap (a 4K
-            # clip peaked at 3x its sampled frames). Past the real end (an estimated count), the last frame is kept.
-            decoded[index] = (shrink(_to_rgb(last)), (last.time or 0.0) - start)
-        frames, timestamps = _gather(decoded, indices)
-    return frames, timestamps, _metadata(fps, count, duration or count / fps, shrink, indices, name, source)
+        frames, used, missing = _decode_frames(container, stream, pts, wanted, can_seek, shrink)
+        if frames is None:
+            raise VideoDecodeError(
+                f"{name} could not be decoded: its video data is damaged (the file may be truncated or corrupted).",
+                source,
+            )
+    return frames, times[used], _metadata(fps, count, duration, shrink, used, name, source, missing)
 
 
-def _read_every_frame(
-    path: str, container, stream, num_frames: int, name: str, source: str, shrink: _Shrinker
-) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Sampled decode of a video whose header gives no length: count the frames, then decode from the start.
+def _packet_times(path: str) -> tuple[np.ndarray, int]:
+    """Every video frame's presentation time (sorted, in the stream's time base) and the last frame's length.
 
-    Counting demuxes the video packets of a second reader (no decoding); the sampled frames are then kept from one
-    sequential decode, so memory stays that of ``num_frames`` frames.
+    Read by a second reader that demuxes the packets without decoding them: a small part of the cost of decoding.
     """
     import av
 
     with av.open(path) as counter:
         packets = [(p.pts, p.duration) for p in counter.demux(counter.streams.video[0]) if p.size and p.pts is not None]
     if not packets:
-        raise VideoDecodeError(f"{name} could not be decoded: its video stream holds no frames.", source)
-    count = len(packets)
-    first = min(pts for pts, _ in packets)
-    last, last_length = max(packets)
-    mean_gap = (last - first) / (count - 1) if count > 1 else 0
-    duration = float((last - first + (last_length or mean_gap)) * stream.time_base)  # to the end of the last frame
-    fps = count / duration if duration > 0 else float(stream.average_rate or stream.guessed_rate or 25)
-    start = float(first * stream.time_base)
-    indices = sample_indices(count, num_frames)
-
-    def kept(frame, position: int) -> tuple[np.ndarray, float]:
-        seconds = frame.time if frame.time is not None else start + position / fps  # frame.time: pts x time_base
-        return shrink(_to_rgb(frame)), seconds - start
-
-    wanted = set(indices.tolist())
-    decoded: dict[int, tuple[np.ndarray, float]] = {}
-    position, frame = -1, None
-    for position, frame in enumerate(_decode_skipping_damage(container, stream)):
-        if position in wanted:
-            decoded[position] = kept(frame, position)
-            if len(decoded) == len(wanted):
-                break
-    if frame is None:
-        raise VideoDecodeError(f"{name} could not be decoded: its video stream holds no frames.", source)
-    if len(decoded) < len(wanted):  # fewer frames decoded than packets counted: the rest are the last one
-        last = kept(frame, position)
-        decoded = {index: decoded.get(index, last) for index in wanted}
-    frames, timestamps = _gather(decoded, indices)
-    return frames, timestamps, _metadata(fps, count, duration, shrink, indices, name, source)
+        return np.empty(0, np.int64), 0
+    packets.sort()
+    return np.unique(np.array([pts for pts, _ in packets], np.int64)), packets[-1][1] or 0
 
 
-def _gather(decoded: dict[int, tuple[np.ndarray, float]], indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The decoded (frame, seconds) of each sampled index (non-decreasing; repeats allowed) as two arrays.
+def _decode_frames(
+    container, stream, pts: np.ndarray, wanted: np.ndarray, can_seek: bool, shrink: _Shrinker
+) -> tuple[np.ndarray | None, np.ndarray, int]:
+    """Decode the frames at ``pts[wanted]`` (non-decreasing indices).
 
-    Each frame is dropped from ``decoded`` after its last use, so the peak is one copy of the sampled frames, not the
-    two that stacking a list makes.
+    Returns:
+        The frames (None when nothing decodes), the index of the frame each sample really shows, and how many samples
+        show a stand-in because their own frame could not be decoded.
     """
-    order = indices.tolist()
-    first = decoded[order[0]][0]
-    frames = np.empty((len(order), *first.shape), first.dtype)
-    timestamps = np.empty(len(order), np.float64)
-    for position, index in enumerate(order):
-        frames[position], timestamps[position] = decoded[index]
-        if position + 1 == len(order) or order[position + 1] != index:
-            del decoded[index]
-    return frames, timestamps
+    far = 2.0 / float(stream.time_base)  # seeking beats decoding through more than 2 s
+    frames, used, missing = None, np.empty(len(wanted), np.int64), 0
+    frames_iter, before, current = None, None, None  # the decoder, the last frame before the target, the next one
+    for position, index in enumerate(wanted.tolist()):
+        target = int(pts[index])
+        if frames_iter is None or (can_seek and current is not None and target - current.pts > far):
+            if can_seek:  # to the key frame at or before the target; without an index, one pass from the start
+                container.seek(target, stream=stream, backward=True)
+            frames_iter = (frame for frame in _decode_skipping_damage(container, stream) if frame.pts is not None)
+            before, current = None, next(frames_iter, None)
+        while current is not None and current.pts < target:
+            before, current = current, next(frames_iter, None)
+        if current is not None and current.pts == target:
+            chosen = current
+        else:  # the frame itself did not decode: the nearest one that did stands in (the earlier one on a tie)
+            candidates = [frame for frame in (before, current) if frame is not None]
+            if not candidates:
+                return None, used, missing
+            chosen = min(candidates, key=lambda frame: abs(frame.pts - target))
+            missing += 1
+        used[position] = min(int(np.searchsorted(pts, chosen.pts)), len(pts) - 1)
+        if position and used[position] == used[position - 1]:
+            frames[position] = frames[position - 1]
+            continue
+        # Only kept frames become RGB: converting every decoded one cost time and fragmented the heap.
+        image = shrink(_to_rgb(chosen))
+        if frames is None:
+            frames = np.empty((len(wanted), *image.shape), np.uint8)
+        frames[position] = image
+    return frames, used, missing
 
 
 def _decode_skipping_damage(container, stream) -> Iterator:
@@ -300,6 +326,16 @@ def _to_rgb(frame) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
 
 
+# Formats FFmpeg reads single pictures with ("jpeg_pipe", "png_pipe", ...; "image2" for numbered files).
+_STILL_IMAGE_CODECS = {
+    "mjpeg": "JPEG", "png": "PNG", "webp": "WebP", "bmp": "BMP", "tiff": "TIFF", "jpeg2000": "JPEG 2000"
+}
+# A container with no stream at all whose file is bigger than this holds media its header no longer describes: a
+# damaged header. Smaller, it is a header with nothing behind it (a recording stopped before its first frame: ~300
+# bytes).
+_HEADER_ONLY_BYTES = 4096
+
+
 def _probe(path: str, name: str, source: str) -> None:
     """Open the container with PyAV (quiet, about a millisecond) to reject non-videos with a precise reason.
 
@@ -311,11 +347,19 @@ def _probe(path: str, name: str, source: str) -> None:
         return
     try:
         with av.open(path) as container:
-            has_video = bool(container.streams.video)
+            format_name = container.format.name
+            video = [stream.codec_context.name for stream in container.streams.video]
+            has_audio = bool(container.streams.audio)
     except av.error.FFmpegError as error:
         reason = "it is not a video file, or it is truncated or corrupted"
         raise VideoDecodeError(f"{name} could not be decoded: {reason}.", source) from error
-    if not has_video:
+    if video and (format_name == "image2" or format_name.endswith("_pipe")) and video[0] in _STILL_IMAGE_CODECS:
+        kind = _STILL_IMAGE_CODECS[video[0]]
+        raise VideoDecodeError(f"{name} could not be decoded: it is a still image ({kind}), not a video.", source)
+    if not video and not has_audio and os.path.getsize(path) > _HEADER_ONLY_BYTES:
+        reason = "its header is damaged, so no stream can be read from it (the file is corrupted)"
+        raise VideoDecodeError(f"{name} could not be decoded: {reason}.", source)
+    if not video:
         raise VideoDecodeError(f"{name} could not be decoded: it contains no video stream.", source)
 
 

@@ -27,6 +27,11 @@ import os as _os
 import sys as _sys
 _project_root = {str(PROJECT_ROOT)!r}
 _sys.path[:] = [p for p in _sys.path if _os.path.realpath(p or _os.getcwd()) != _project_root]
+# An editable install of the project (`pip install -e .`, as requirements.txt does) maps its packages through an import
+# hook of setuptools', not through sys.path: drop that hook too, so a user's machine without the project is what runs.
+_sys.meta_path[:] = [
+    f for f in _sys.meta_path if not getattr(f, "__module__", "").startswith("__editable___face_fusion")
+]
 if _importlib_util.find_spec("modeling") is not None:
     raise RuntimeError("the project's `modeling` package is importable in a process meant to be clean")
 """

@@ -45,6 +45,7 @@ from training.fiv2_labels import (
 )
 from training.mosei_labels import (
     MoseiLabelIndex,
+    clip_lengths,
     hold_out_validation,
     read_mosei_csd,
     read_mosei_csv,
@@ -143,7 +144,8 @@ def mosei_labels(args: argparse.Namespace) -> Labels:
     all_segments = [segment for segs in by_split.values() for segment in segs]
     if source["kind"] == "csd":
         all_segments += outside  # so their embeddings are recognised, then reported as outside the folds
-    index = MoseiLabelIndex(all_segments)
+    clip_seconds = clip_lengths(args.mosei_clips) if getattr(args, "mosei_clips", None) else None
+    index = MoseiLabelIndex(all_segments, clip_seconds)
 
     def resolve(video_id: str) -> str | None:
         segment = index.resolve(video_id)
@@ -515,6 +517,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--mosei_folds", type=Path, metavar="FILE",
         help="The SDK's cmu_mosei_std_folds.py (read as text, never run) or JSON "
              '{"train": [...], "validation": [...], "test": [...]} of video ids.',
+    )
+    mosei.add_argument(
+        "--mosei_clips", type=Path, metavar="DIR",
+        help="With --mosei_csd: the folder of the segment clips, needed only when embeddings are named by index "
+             "(<video>_<i> or <video>[<i>]): each such clip's length must fit its segment's interval, because the "
+             ".csd's rows are not in time order. Clips named <video>_<start>_<end> need nothing.",
     )
     mosei.add_argument(
         "--mosei_csv", action="append", default=[], metavar="SPLIT=FILE",

@@ -2,15 +2,17 @@
 
 Each video becomes `num_frames` face crops (FaceVideoProcessor: sampled decode, face detection and tracking, square
 crops), the crops of many videos are embedded together in batches, and the result is one `save_to_disk` table per
-split with the columns `video_id` (the file name without `.mp4`), `embeddings` (T, D) and `attention_mask` (T int8,
-1 where the face was really detected). `training/build_dataset.py` joins these tables with the labels.
+split with the columns `video_id` (the file name without its extension), `embeddings` (T, D) and `attention_mask`
+(T int8, 1 where the face was really detected). `training/build_dataset.py` joins these tables with the labels. Every
+container the decoders read is taken (.mp4 .m4v .mov .mkv .webm .avi, in any case).
 
 The run is resumable: videos are done in chunks, each finished chunk is stored atomically as a shard, and a rerun of
 the same command skips every finished video (and every video already found unusable) and ends with the same table as
-an uninterrupted run. Videos that cannot be decoded or show no face are skipped and listed, with the reason, in
-`<output_root>/<split>/failures.jsonl`. The settings are recorded in `extraction.json` (and the table's description);
-resuming with other settings is refused. Under `accelerate launch` the videos are split across the processes (one per
-GPU) and the main process merges their shards.
+an uninterrupted run. Videos that cannot be decoded or show no face, and files that are not videos, are skipped and
+listed, with the reason, in `<output_root>/<split>/failures.jsonl`. The settings, among them the compute precision
+(`--precision`) and the embedder's weights fingerprint, are recorded in `extraction.json` (and the table's
+description); resuming with other settings is refused. Under `accelerate launch` the videos are split across the
+processes (one per GPU) and the main process merges their shards.
 
 Examples:
 
@@ -58,12 +60,14 @@ from training.shards import ShardStore
 from training.tables import EMBEDDING_DTYPES, embedding_features
 from training.video_datasets import (
     DATASET_SPLITS,
+    SkippedFile,
     VideoCropDataset,
     VideoCrops,
     VideoFile,
     keep_items,
-    list_videos,
+    list_split_files,
     share_of_process,
+    split_directory,
 )
 
 PROG = "extract_embeddings.py"
@@ -215,6 +219,18 @@ def failure_record(item: VideoCrops) -> dict[str, Any]:
     }
 
 
+def skipped_file_record(item: SkippedFile, split_folder: Path) -> dict[str, Any]:
+    """The failure log's line for a file of the split's folders that is not a video (keyed by its relative path, so
+    it cannot shadow a video's id)."""
+    return {
+        "video_id": item.path.relative_to(split_folder).as_posix(),
+        "path": str(item.path),
+        "error": "NotAVideoFile",
+        "reason": f"{item.path.name} was skipped: {item.reason}.",
+        "retry": False,
+    }
+
+
 def embed_chunk(
     items: list[VideoCrops],
     model: EmoNeXtModel,
@@ -339,7 +355,9 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
     rank, world, is_main = accelerator.process_index, accelerator.num_processes, accelerator.is_main_process
     device = accelerator.device
 
-    videos = list_videos(args.dataset, args.base_path, args.split, args.folders)
+    listing = list_split_files(args.dataset, args.base_path, args.split, args.folders)
+    videos = listing.videos
+    split_folder = split_directory(args.dataset, args.base_path, args.split)
     model = load_embedder(args.model, args.revision, args.model_config, args.seed, args.pretrained_backbone)
     model = model.to(device)
     processor = make_processor(args.num_frames, model.config.image_size, args.face_detector, str(device))
@@ -363,7 +381,11 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
     done, failed = store.finished()
     pending = [video for video in videos if video.video_id not in done and video.video_id not in failed]
     share = share_of_process(pending, rank, world)
+    skipped_records = [skipped_file_record(item, split_folder) for item in listing.skipped]
     accelerator.wait_for_everyone()  # every process has listed the shards before any process writes one
+    new_skipped = [record for record in skipped_records if record["video_id"] not in failed]
+    if is_main and new_skipped:  # logged once: a rerun finds them among the failures
+        store.write_chunk(rows_to_table([], num_frames, dim, args.dtype), new_skipped)
 
     num_workers = default_num_workers(world) if args.num_workers is None else args.num_workers
     loader = torch.utils.data.DataLoader(
@@ -415,6 +437,7 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
     else:
         everyone = [mine]
     summary = summarize(everyone, len(videos), len(videos) - len(pending))
+    summary.update(files_seen=len(videos) + len(listing.skipped), not_videos=len(listing.skipped))
     summary.update(dataset=args.dataset, split=args.split, output=str(split_dir), process_index=rank,
                    num_processes=world, device=str(device), precision=precision, num_workers=num_workers,
                    batch_size=args.batch_size)
@@ -468,8 +491,11 @@ def print_summary(summary: dict[str, Any]) -> None:
     """The end-of-run report (main process)."""
     skipped = summary["skipped_now"]
     reasons = ", ".join(f"{count} {error}" for error, count in summary["skipped_now_by_error"].items())
+    not_videos = summary["not_videos"]
+    others = f" and {not_videos} other file(s), skipped as not videos" if not_videos else ""
     print(
-        f"{summary['dataset']} {summary['split']}: {summary['videos_listed']} videos; "
+        f"{summary['dataset']} {summary['split']}: {summary['files_seen']} files: {summary['videos_listed']} videos"
+        f"{others}; "
         f"{summary['embedded_now']} embedded now, {summary['already_done']} done before, {skipped} skipped now"
         + (f" ({reasons})" if skipped else "") + "."
     )
@@ -478,7 +504,7 @@ def print_summary(summary: dict[str, Any]) -> None:
         rate = summary["videos_per_second"]
         print(f"{rate:.2f} videos/s on {summary['device']} ({summary['precision']}); per video: {stages}.")
     print(
-        f"table: {summary['output']} ({summary['table_rows']} videos); skipped videos and reasons: "
+        f"table: {summary['output']} ({summary['table_rows']} videos); skipped files and reasons: "
         f"{Path(summary['output']) / 'failures.jsonl'} ({summary['failures_total']})."
     )
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from datasets import ClassLabel, DatasetDict
 from torchvision import transforms
 from transformers.utils.constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
@@ -132,10 +133,26 @@ def emotion_mapping(class_names: list[str], source: str) -> dict[str, str]:
     return mapping
 
 
-def image_transforms(image_size: int, train: bool, vertical_flip: bool = True) -> transforms.Compose:
-    """EmoNeXt's augmentations (train) or the deterministic resize and center crop (evaluation)."""
+def image_transforms(
+    image_size: int, train: bool, vertical_flip: bool = True, normalize: bool = True, ten_crop: bool = False
+) -> transforms.Compose:
+    """EmoNeXt's augmentations (train) or the deterministic resize and center crop (evaluation).
+
+    Args:
+        normalize: ImageNet mean and std (this project's recipe); False keeps raw [0, 1] pixels (the original's).
+        ten_crop: Evaluation on the original's ten crops (corners, center, and their mirrors): (10, 3, S, S) per image.
+    """
     resize = round(image_size * RESIZE_RATIO)
-    normalise = [transforms.ToTensor(), transforms.Normalize(IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD)]
+    normalise = [transforms.ToTensor()]
+    if normalize:
+        normalise.append(transforms.Normalize(IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD))
+    if not train and ten_crop:
+        to_tensor = transforms.Compose(normalise)
+        return transforms.Compose([
+            transforms.Resize(resize),
+            transforms.TenCrop(image_size),
+            transforms.Lambda(lambda crops: torch.stack([to_tensor(crop) for crop in crops])),
+        ])
     if not train:
         return transforms.Compose([transforms.Resize(resize), transforms.CenterCrop(image_size), *normalise])
     flips = [transforms.RandomHorizontalFlip()] + ([transforms.RandomVerticalFlip()] if vertical_flip else [])
@@ -145,11 +162,17 @@ def image_transforms(image_size: int, train: bool, vertical_flip: bool = True) -
     )
 
 
-def with_transforms(images: DatasetDict, image_size: int, vertical_flip: bool) -> DatasetDict:
-    """Applies the transforms on the fly: rows become `pixel_values` (3, S, S) and `labels`."""
+def with_transforms(
+    images: DatasetDict, image_size: int, vertical_flip: bool, normalize: bool = True, ten_crop_test: bool = False
+) -> DatasetDict:
+    """Applies the transforms on the fly: rows become `pixel_values` (3, S, S), or (10, 3, S, S) for a ten-crop
+    test split, and `labels`."""
     prepared = DatasetDict()
     for name, split in images.items():
-        transform = image_transforms(image_size, train=name == "train", vertical_flip=vertical_flip)
+        transform = image_transforms(
+            image_size, train=name == "train", vertical_flip=vertical_flip, normalize=normalize,
+            ten_crop=ten_crop_test and name == "test",
+        )
 
         def apply(batch, transform=transform):
             return {

@@ -29,6 +29,7 @@ import yaml
 from huggingface_hub import EvalResult, ModelCardData
 
 from training.cli import UserError
+from training.results_table import results_markdown
 
 SPLIT_PREFIXES = {
     "test": "test",
@@ -110,6 +111,7 @@ class EvalResults:
     """Metrics of a run, by split ("validation", "test", ...), each a {metric: value} dict."""
 
     splits: dict[str, dict[str, float]] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)  # the file's content, for the trainers' results table
 
     @classmethod
     def read(cls, path: str | Path) -> EvalResults:
@@ -130,7 +132,7 @@ class EvalResults:
     @classmethod
     def from_dict(cls, content: dict[str, Any]) -> EvalResults:
         """Sort a flat or split-nested metrics dict into splits."""
-        results = cls()
+        results = cls(raw=content)
         default_split = SPLIT_PREFIXES.get(str(content.get("split", "validation")), str(content.get("split")))
         for key, value in content.items():
             if isinstance(value, dict) and key in SPLIT_PREFIXES:
@@ -200,6 +202,8 @@ class EvalResults:
         ]
         if rows:
             lines += ["| Dataset | Split | Metric | Value |", "|---|---|---|---|", *rows, ""]
+        if "baseline" in self.raw:  # a trainer's eval_results.json: every metric beside the trivial baseline's
+            return "\n".join([*lines, results_markdown(self.raw)]).rstrip()
         for split in self._ordered_splits():
             lines += [
                 "<details>",

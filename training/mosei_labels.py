@@ -11,8 +11,11 @@ Two label sources are understood:
 Target rule (the original project's): neutral = 1 when no emotion is present; otherwise the six intensities divided
 by their sum and neutral = 0.
 
-Segments are known by three names: the SDK's `<video>[<i>]`, the clip file name `<video>_<i>` (0-based, our
-canonical id), and the original project's `<video>_<start>_<end>`. `MoseiLabelIndex.resolve` accepts all three.
+Segments are known by three names: the original project's `<video>_<start>_<end>`, the segment file name
+`<video>_<i>` (0-based, numbered in time order; our canonical id) and the SDK's `<video>[<i>]` (the i-th row of the
+.csd). The rows of a .csd are not in time order within a video, so an index alone can silently name the wrong
+segment: `MoseiLabelIndex.resolve` matches .csd labels by time interval, and accepts an index name only when the
+clip's length is known and fits the interval it points to (otherwise it stops with one sentence).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,6 +75,9 @@ _SPLIT_SYNONYMS = {"train": "train", "valid": "validation", "validation": "valid
 
 # How far (seconds) an id's start/end may sit from a label interval and still name that segment.
 INTERVAL_TOLERANCE_S = 0.1
+# How far (seconds) a clip's length may differ from its segment's interval length (a cut ends on a frame boundary,
+# and a stream-copied cut on a keyframe) for an index name `<video>_<i>` to be trusted.
+CLIP_LENGTH_TOLERANCE_S = 0.5
 
 _BRACKET_ID = re.compile(r"^(?P<video>.+)\[(?P<index>\d+)\]$")
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
@@ -82,9 +88,10 @@ class MoseiSegment:
     """One labelled CMU-MOSEI segment.
 
     Attributes:
-        video_id: The segment's canonical id: `<video>_<i>` for .csd labels, the CSV's `video_name` for CSV labels.
+        video_id: The segment's canonical id: `<video>_<i>` for .csd labels (i in time order), the CSV's
+            `video_name` for CSV labels.
         source_video: The YouTube (or numeric) id of the full video the segment was cut from.
-        segment_index: Row of the segment within its video in the .csd file (`None` for CSV labels).
+        segment_index: Position of the segment in time order within its video (`None` for CSV labels).
         start: Segment start in seconds (`None` when unknown).
         end: Segment end in seconds (`None` when unknown).
         emotions: Seven probabilities in `EMOTION_LABELS` order, summing to 1.
@@ -96,6 +103,7 @@ class MoseiSegment:
     start: float | None
     end: float | None
     emotions: tuple[float, ...]
+    csd_row: int | None = None  # row of the segment within its video in the .csd file (`None` for CSV labels)
 
 
 def emotion_distribution(intensities: dict[str, float]) -> tuple[float, ...]:
@@ -129,7 +137,8 @@ def read_mosei_csd(path: str | Path) -> list[MoseiSegment]:
         path: The .csd (HDF5) file.
 
     Returns:
-        One `MoseiSegment` per row, id `<video>_<row>`, sorted by video then row.
+        One `MoseiSegment` per row, id `<video>_<i>` with i its position in time order within the video (the .csd's
+        rows are not in time order), sorted by video then start time.
 
     Raises:
         MoseiLabelError: The file is missing, is not HDF5, lacks the SDK structure, or holds a negative or
@@ -226,7 +235,9 @@ def _csd_video_segments(
     if features.shape[1] <= max(columns.values()):
         raise MoseiLabelError(f"{path}: video {video!r} has {features.shape[1]} feature columns, too few.")
     segments = []
-    for row, (values, (start, end)) in enumerate(zip(features, intervals, strict=True)):
+    in_time_order = sorted(range(len(intervals)), key=lambda row: (intervals[row][0], intervals[row][1], row))
+    for position, row in enumerate(in_time_order):
+        values, (start, end) = features[row], intervals[row]
         intensities = {name: float(values[column]) for name, column in columns.items()}
         bad = [name for name, value in intensities.items() if not (math.isfinite(value) and value >= 0.0)]
         if bad:
@@ -235,12 +246,13 @@ def _csd_video_segments(
             )
         segments.append(
             MoseiSegment(
-                video_id=f"{video}_{row}",
+                video_id=f"{video}_{position}",
                 source_video=video,
-                segment_index=row,
+                segment_index=position,
                 start=float(start),
                 end=float(end),
                 emotions=emotion_distribution(intensities),
+                csd_row=row,
             )
         )
     return segments
@@ -482,38 +494,119 @@ def _unit_hash(text: str) -> float:
 class MoseiLabelIndex:
     """Finds the labelled segment an embedding's `video_id` names.
 
-    Accepted forms, tried in order: the label's own id (`<video>_<i>` or the CSV name), the SDK's `<video>[<i>]`,
-    and `<video>_<start>_<end>`, which matches the segment of that video whose start and end are both within
-    `INTERVAL_TOLERANCE_S` seconds (the nearest one when several are).
+    * a CSV label's own name matches exactly;
+    * `<video>_<start>_<end>` matches the segment of that video whose start and end are both within
+      `INTERVAL_TOLERANCE_S` seconds (the nearest one when several are);
+    * `<video>_<i>` (the i-th segment in time order, as segment files are numbered) and `<video>[<i>]` (the .csd's
+      i-th row) of a .csd label are accepted only when `clip_seconds` knows the clip's length and it is within
+      `CLIP_LENGTH_TOLERANCE_S` of that segment's interval; otherwise `resolve` raises `MoseiLabelError`.
+
+    Args:
+        segments: The labelled segments.
+        clip_seconds: Embedding `video_id` → the clip's length in seconds, or `None` when unknown.
+        tolerance_s: See `INTERVAL_TOLERANCE_S`.
     """
 
-    def __init__(self, segments: Iterable[MoseiSegment], tolerance_s: float = INTERVAL_TOLERANCE_S):
+    def __init__(
+        self,
+        segments: Iterable[MoseiSegment],
+        clip_seconds: Callable[[str], float | None] | None = None,
+        tolerance_s: float = INTERVAL_TOLERANCE_S,
+    ):
         self.tolerance_s = tolerance_s
-        self._by_id: dict[str, MoseiSegment] = {}
-        self._by_index: dict[tuple[str, int], MoseiSegment] = {}
+        self.clip_seconds = clip_seconds or (lambda video_id: None)
+        self._by_name: dict[str, MoseiSegment] = {}
+        self._by_position: dict[tuple[str, int], MoseiSegment] = {}
+        self._by_row: dict[tuple[str, int], MoseiSegment] = {}
         self._by_video: dict[str, list[MoseiSegment]] = {}
         for segment in segments:
-            self._by_id[segment.video_id] = segment
-            if segment.segment_index is not None:
-                self._by_index[(segment.source_video, segment.segment_index)] = segment
+            if segment.segment_index is None:
+                self._by_name[segment.video_id] = segment
+            else:
+                self._by_position[(segment.source_video, segment.segment_index)] = segment
+                if segment.csd_row is not None:
+                    self._by_row[(segment.source_video, segment.csd_row)] = segment
             if segment.start is not None and segment.end is not None:
                 self._by_video.setdefault(segment.source_video, []).append(segment)
 
     def resolve(self, video_id: str) -> MoseiSegment | None:
-        """The labelled segment `video_id` names, or `None` when there is none."""
-        exact = self._by_id.get(video_id)
+        """The labelled segment `video_id` names, or `None` when there is none.
+
+        Raises:
+            MoseiLabelError: An index name whose clip length is unknown or does not fit its segment.
+        """
+        exact = self._by_name.get(video_id)
         if exact is not None:
             return exact
+        parsed = parse_interval_id(video_id)
+        if parsed is not None:
+            return self._nearest_interval(*parsed)
         bracket = _BRACKET_ID.match(video_id)
         if bracket:
-            return self._by_index.get((bracket.group("video"), int(bracket.group("index"))))
-        parsed = parse_interval_id(video_id)
-        if parsed is None:
-            return None
-        video, start, end = parsed
+            segment = self._by_row.get((bracket.group("video"), int(bracket.group("index"))))
+            return self._checked_length(video_id, segment, f".csd row {bracket.group('index')}")
+        video, _, index = video_id.rpartition("_")
+        if video and index.isdigit():
+            segment = self._by_position.get((video, int(index)))
+            return self._checked_length(video_id, segment, f"segment {index} in time order")
+        return None
+
+    def _nearest_interval(self, video: str, start: float, end: float) -> MoseiSegment | None:
         best, best_gap = None, self.tolerance_s
         for segment in self._by_video.get(video, ()):
             gap = max(abs(segment.start - start), abs(segment.end - end))
             if gap <= best_gap + 1e-9 and (best is None or gap < best_gap):
                 best, best_gap = segment, gap
         return best
+
+    def _checked_length(self, video_id: str, segment: MoseiSegment | None, meaning: str) -> MoseiSegment | None:
+        """`segment` when the clip's length fits its interval; raises when it does not or is unknown."""
+        if segment is None:
+            return None
+        wanted = segment.end - segment.start
+        seconds = self.clip_seconds(video_id)
+        if seconds is None:
+            raise MoseiLabelError(
+                f"clip {video_id!r} names a label by its index, which the .csd's rows cannot confirm; give the clips' "
+                f"folder (--mosei_clips) so that its length can be checked against the {wanted:.2f} s segment, or "
+                "name the clips <video>_<start>_<end>."
+            )
+        if abs(seconds - wanted) > CLIP_LENGTH_TOLERANCE_S:
+            raise MoseiLabelError(
+                f"clip {video_id!r} lasts {seconds:.2f} s, but {meaning} of {segment.source_video!r} spans "
+                f"{segment.start:.2f}-{segment.end:.2f} s ({wanted:.2f} s), so its index does not name that segment; "
+                "name the clips <video>_<start>_<end>."
+            )
+        return segment
+
+
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm")
+
+
+def clip_lengths(folder: str | Path) -> Callable[[str], float | None]:
+    """Clip `video_id` → its length in seconds, read from `<folder>/**/<video_id>.<video suffix>` when asked.
+
+    Raises:
+        MoseiLabelError: The folder does not exist.
+    """
+    import av  # only index-named clips need their lengths
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise MoseiLabelError(f"--mosei_clips {folder}: no such folder.")
+    files = {path.stem: path for path in sorted(folder.rglob("*")) if path.suffix.lower() in VIDEO_SUFFIXES}
+
+    def seconds(video_id: str) -> float | None:
+        path = files.get(video_id)
+        if path is None:
+            return None
+        try:
+            with av.open(str(path)) as container:
+                if container.duration is not None:
+                    return container.duration / av.time_base
+                stream = container.streams.video[0]
+                return float(stream.duration * stream.time_base) if stream.duration else None
+        except (av.error.FFmpegError, IndexError, OSError):
+            return None
+
+    return seconds

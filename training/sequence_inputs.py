@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
+import numpy as np
 import torch
 from datasets import Dataset, DatasetDict
 
@@ -39,6 +40,16 @@ def model_inputs(split: Dataset, target: str, label_name: str = "labels") -> Dat
     split = split.select_columns(["embeddings", "attention_mask", target])
     split = split.rename_columns({"embeddings": "frame_embeddings", target: label_name})
     return split.with_format("torch")
+
+
+def original_population(split: Dataset) -> Dataset:
+    """The rows the original project kept: clips whose face was found in the first sampled frame.
+
+    The original dropped the frames before its first detection and carried the last face forward after it, then kept
+    only clips with all T embeddings: exactly those with a face in frame 0, i.e. `attention_mask[0] == 1`.
+    """
+    first_frame = split.with_format("numpy")["attention_mask"][:][:, 0]
+    return split.select(np.flatnonzero(first_frame == 1))
 
 
 def stack_rows(rows: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:

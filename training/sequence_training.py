@@ -2,38 +2,73 @@
 
 `train_emotion.py` and `train_traits.py` each describe their task (`SequenceTask`: the table's target column, the
 model class, the metrics, any change to the config) and hand it to `train_sequence_model`, which loads and checks the
-table, builds the model to the table's (T, D), trains with evaluation and a checkpoint every epoch, reloads the best
-checkpoint, saves it to `--output_dir`, and writes validation and test metrics (beside the trivial baseline's) to
-`eval_results.json`.
+table, builds the model to the table's (T, D), trains with evaluation and a checkpoint every epoch, and ends the run
+with `finish_run`: validation and test metrics beside the trivial baseline's, on the whole test split and on the
+clips the original kept (`test_original_population`).
+
+Recipes (`--recipe`): `improved` (default) picks the best validation epoch, stops early, clips gradients at 1.0 and
+uses bf16 where the GPU has it; `original` trains the fixed number of epochs and keeps the last (the original scored
+its last epoch), without early stopping, without gradient clipping, in fp32.
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
-from datasets import DatasetDict
-from transformers import EarlyStoppingCallback, PreTrainedConfig, PreTrainedModel, set_seed
+from datasets import Dataset, DatasetDict
+from transformers import PreTrainedConfig, PreTrainedModel, set_seed
 
-from training.sequence_inputs import model_inputs, stack_rows, table_shape
-from training.tables import load_training_table
+from training.sequence_inputs import model_inputs, original_population, stack_rows, table_shape
+from training.tables import load_training_table, table_provenance
+from training.trainer_args import ProjectTrainingArguments
 from training.trainer_metrics import baseline_metrics
 from training.trainer_setup import (
     ProjectTrainer,
+    Section,
+    TrainerRun,
     clean_metrics,
     early_stopping,
+    finish_run,
     is_main_process,
     load_config,
     prepare_output_dir,
-    push_to_hub,
-    run_summary,
-    save_best_model,
-    training_arguments,
-    write_eval_results,
 )
+
+SECTIONS = ("validation", "test", "test_original_population")
+
+
+def sequence_recipe(
+    recipe: str, num_train_epochs: int, learning_rate: float, batch_size: int, selection_metric: str
+) -> dict:
+    """The defaults of a face-sequence task for a recipe (see the module docstring)."""
+    defaults = dict(
+        metric_for_best_model=selection_metric,
+        num_train_epochs=num_train_epochs,
+        learning_rate=learning_rate,
+        per_device_train_batch_size=batch_size,
+        per_device_eval_batch_size=batch_size,
+        lr_scheduler_type="constant",
+        weight_decay=0.0,  # the original's Adam
+    )
+    if recipe == "original":
+        defaults.update(load_best_model_at_end=False, early_stopping_patience=0, max_grad_norm=0.0, bf16=False)
+    return defaults
+
+
+@dataclass
+class SequenceArguments:
+    """The table and the architecture of a face-sequence model."""
+
+    dataset: str = field(metadata={"help": "Training table: a DatasetDict folder (save_to_disk) or a Hub dataset id."})
+    model_config: str = field(
+        default="",
+        metadata={"help": "Architecture: a folder with config.json, a JSON file or a Hub id. embedding_dim and "
+                          "max_frames are taken from the table."},
+    )
+    num_hidden_layers: int | None = field(default=None, metadata={"help": "Override the number of encoder layers."})
+    hidden_dropout_prob: float | None = field(default=None, metadata={"help": "Override the dropout."})
 
 
 @dataclass
@@ -45,22 +80,10 @@ class SequenceTask:
     compute_metrics: Callable
     selection_metric: str
     hub_repo: str  # the hub_configs/ repo it is published as
-    configure: Callable[[PreTrainedConfig, DatasetDict, argparse.Namespace], dict] = field(default=lambda *_: {})
+    configure: Callable[[PreTrainedConfig, DatasetDict, SequenceArguments], dict] = field(default=lambda *_: {})
 
 
-def add_model_options(parser: argparse.ArgumentParser, default_config: str) -> None:
-    """--dataset, --model_config and the architecture overrides."""
-    parser.add_argument("--dataset", required=True, metavar="PATH|ID",
-                        help="Training table: a DatasetDict folder (save_to_disk) or a Hub dataset id.")
-    model = parser.add_argument_group("model")
-    model.add_argument("--model_config", default=default_config, metavar="PATH|ID",
-                       help="Architecture: a folder with config.json, a JSON file or a Hub id (default: %(default)s). "
-                            "embedding_dim and max_frames are taken from the table.")
-    model.add_argument("--num_hidden_layers", type=int, help="Override the number of encoder layers.")
-    model.add_argument("--hidden_dropout_prob", type=float, help="Override the dropout.")
-
-
-def fit_config_to_table(config: PreTrainedConfig, table: DatasetDict, args: argparse.Namespace) -> None:
+def fit_config_to_table(config: PreTrainedConfig, table: DatasetDict, args: SequenceArguments) -> None:
     """Sizes the model to the table's (T, D) and applies the architecture overrides."""
     num_frames, dim = table_shape(table)
     if (config.embedding_dim, config.max_frames) != (dim, num_frames) and is_main_process():
@@ -72,63 +95,69 @@ def fit_config_to_table(config: PreTrainedConfig, table: DatasetDict, args: argp
             setattr(config, name, getattr(args, name))
 
 
-def label_matrix(table: DatasetDict, split: str, target: str) -> np.ndarray:
-    """A split's targets as an (N, labels) float64 array."""
-    return np.asarray(table[split].with_format("numpy")[target][:], dtype=np.float64)
+def label_matrix(table: DatasetDict | Dataset, split: str | None, target: str) -> np.ndarray:
+    """A split's targets as an (N, labels) float64 array (`split` None: `table` is the split)."""
+    rows = table if split is None else table[split]
+    return np.asarray(rows.with_format("numpy")[target][:], dtype=np.float64)
 
 
-def build_trainer(args: argparse.Namespace, task: SequenceTask) -> tuple[ProjectTrainer, DatasetDict, str | None, dict]:
-    """Loads the table and builds model and Trainer. Returns (trainer, table, checkpoint to resume, run info)."""
-    resume = prepare_output_dir(args)
-    training_args = training_arguments(args, metric_for_best_model=task.selection_metric, label_names=["labels"])
+def section_rows(table: DatasetDict, section: str) -> Dataset | None:
+    """The rows a section reports on: a split, or the test clips the original kept; None when absent."""
+    if section == "test_original_population":
+        return original_population(table["test"]) if "test" in table else None
+    return table[section] if section in table else None
+
+
+def build_trainer(
+    args: SequenceArguments, training_args: ProjectTrainingArguments, task: SequenceTask
+) -> TrainerRun:
+    """Loads the table and builds model and Trainer."""
+    resume = prepare_output_dir(training_args)
+    training_args.label_names = ["labels"]
     with training_args.main_process_first(desc="loading the training table"):
         table = load_training_table(args.dataset, task.target)
     config = load_config(args.model_config, task.model_class.config_class, "--model_config")
     fit_config_to_table(config, table, args)
     run_info = task.configure(config, table, args)
-    set_seed(args.seed)
+    set_seed(training_args.seed)
     model = task.model_class(config)
-    inputs = {split: model_inputs(table[split], task.target) for split in table}
+    validation_inputs = model_inputs(table["validation"], task.target)
     trainer = ProjectTrainer(
         model=model,
         args=training_args,
-        train_dataset=inputs["train"],
-        eval_dataset=inputs["validation"],
+        train_dataset=model_inputs(table["train"], task.target),
+        eval_dataset=validation_inputs,
         data_collator=stack_rows,
         compute_metrics=task.compute_metrics,
-        callbacks=early_stopping(args),
+        callbacks=early_stopping(training_args),
     )
     trainer.inference_ignore_keys = ("pooler_output", "last_hidden_state")
-    run_info = {
+    train_targets = label_matrix(table, "train", task.target)
+
+    def evaluate(section: str) -> Section | None:
+        rows = section_rows(table, section)
+        if rows is None:
+            return None
+        if len(rows) == 0:
+            return Section(None, None, 0)
+        inputs = validation_inputs if section == "validation" else model_inputs(rows, task.target)
+        metrics = clean_metrics(trainer.evaluate(inputs, metric_key_prefix=section), section)
+        baseline = baseline_metrics(task.target, train_targets, label_matrix(rows, None, task.target))
+        return Section(metrics, baseline, len(rows))
+
+    info = {
         "dataset": str(args.dataset),
         "model_config": str(args.model_config),
         "rows": {split: len(table[split]) for split in table},
         "frames_and_dim": list(table_shape(table)),
+        "table": table_provenance(table),  # the embeddings' precision and embedder fingerprint
         **run_info,
     }
-    return trainer, table, resume, run_info
+    return TrainerRun(trainer, resume, task.hub_repo, SECTIONS, evaluate, info)
 
 
-def train_sequence_model(args: argparse.Namespace, task: SequenceTask) -> dict:
-    """Trains, saves the best model and writes eval_results.json; returns the results."""
-    trainer, table, resume, run_info = build_trainer(args, task)
-    trainer.train(resume_from_checkpoint=resume)
-    trainer.remove_callback(EarlyStoppingCallback)  # the final evaluations below are not epochs to stop on
-    save_best_model(trainer, Path(args.output_dir))  # the best checkpoint, reloaded by load_best_model_at_end
-
-    train_targets = label_matrix(table, "train", task.target)
-    results: dict = {}
-    for split in ("validation", "test"):
-        if split not in table:
-            results[split] = None
-            continue
-        inputs = trainer.eval_dataset if split == "validation" else model_inputs(table[split], task.target)
-        metrics = trainer.evaluate(inputs, metric_key_prefix=split)
-        results[split] = clean_metrics(metrics, split)
-        results.setdefault("baseline", {})[split] = baseline_metrics(
-            task.target, train_targets, label_matrix(table, split, task.target)
-        )
-    results["run"] = {**run_summary(trainer), **run_info}
-    write_eval_results(trainer, Path(args.output_dir), results)
-    push_to_hub(trainer, args, task.hub_repo)
-    return results
+def train_sequence_model(args: SequenceArguments, training_args: ProjectTrainingArguments, task: SequenceTask) -> dict:
+    """Trains, saves the model and writes eval_results.json; returns the results."""
+    run = build_trainer(args, training_args, task)
+    run.trainer.train(resume_from_checkpoint=run.resume)
+    return finish_run(run)

@@ -5,7 +5,10 @@ reported them: predictions are binarised (no emotion when p[neutral] ≥ 6/7, el
 of the six emotions gets a binary macro F1 and a weighted accuracy; their means (`mean_f1`,
 `mean_weighted_accuracy`), the per-emotion numbers and the KL divergence are reported. The best epoch is chosen on
 the validation split by `mean_weighted_accuracy`; the final numbers come from the test split. The defaults are the
-original's recipe: Adam, learning rate 3e-4, batch 2048, 120 epochs (plus early stopping, which it lacked).
+original's: Adam, learning rate 3e-4, batch 2048, 120 epochs, plus early stopping, which it lacked.
+`--recipe original` reproduces the original exactly: its class weights [3, 10, 13, 20, 2, 15, 18], all 120 epochs
+with the last one scored, no gradient clipping, fp32. Every `TrainingArguments` option works, and a JSON or YAML
+config file (`train_emotion.py run.yaml`).
 
 Class weights (`--class_weights`, stored in the saved config's `class_weights`):
 
@@ -15,7 +18,8 @@ Class weights (`--class_weights`, stored in the saved config's `class_weights`):
   0.52, 0.64, 0.92, 2.15, 0.17, 0.50, 2.09: like the original's hand-set [3, 10, 13, 20, 2, 15, 18], fear and
   surprise weigh most and happiness least.
   An emotion absent from the training split gets the largest of the other weights (its loss terms are 0 anyway).
-* `config`: the weights in `--model_config` (the Hub config carries the original's).
+* `config`: the weights in `--model_config`.
+* `original`: the original's hand-set [3, 10, 13, 20, 2, 15, 18] (the default of `--recipe original`).
 * `uniform`: every emotion 1.
 * seven comma-separated numbers, in the order neutral, anger, disgust, fear, happiness, sadness, surprise.
 
@@ -25,29 +29,60 @@ Examples:
 
     accelerate launch training/train_emotion.py --dataset org/mosei-emonext --output_dir runs/mosei-emotions \\
         --class_weights config --push_to_hub --hub_model_id org/mosei-emotion-transformer
+
+    accelerate launch training/train_emotion.py --dataset data/mosei_table --output_dir runs/mosei-original \\
+        --recipe original
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from datasets import DatasetDict
 
 from modeling import EMOTION_LABELS, EmotionTransformerConfig, EmotionTransformerModel
-from training.cli import ArgumentParser
-from training.sequence_training import SequenceTask, add_model_options, label_matrix, train_sequence_model
-from training.trainer_metrics import EMOTION_SELECTION_METRIC, compute_emotion_metrics
-from training.trainer_setup import (
-    TrainingInputError,
-    add_training_options,
-    run_trainer,
+from training.sequence_training import (
+    SequenceArguments,
+    SequenceTask,
+    label_matrix,
+    sequence_recipe,
+    train_sequence_model,
 )
+from training.trainer_args import ProjectTrainingArguments, parse_arguments
+from training.trainer_metrics import EMOTION_SELECTION_METRIC, compute_emotion_metrics
+from training.trainer_setup import TrainingInputError, run_trainer
 
 HUB_CONFIGS = Path(__file__).resolve().parent.parent / "hub_configs"
 DEFAULT_CONFIG = str(HUB_CONFIGS / "mosei-emotion-transformer")
+# The original's hand-set weights, in EMOTION_LABELS order.
+ORIGINAL_CLASS_WEIGHTS = (3.0, 10.0, 13.0, 20.0, 2.0, 15.0, 18.0)
+
+
+@dataclass
+class EmotionArguments(SequenceArguments):
+    """The table, the architecture and the class weights of the emotion transformer."""
+
+    model_config: str = field(
+        default=DEFAULT_CONFIG,
+        metadata={"help": "Architecture: a folder with config.json, a JSON file or a Hub id. embedding_dim and "
+                          "max_frames are taken from the table."},
+    )
+    class_weights: str = field(
+        default="auto",
+        metadata={"help": "Weights of the KL loss per emotion: auto (from the training split), config, uniform, "
+                          "original, or seven comma-separated numbers (see below)."},
+    )
+
+
+def recipe_defaults(recipe: str) -> dict:
+    """This task's defaults for `--recipe`."""
+    defaults = sequence_recipe(recipe, 120, 3e-4, 2048, EMOTION_SELECTION_METRIC)
+    if recipe == "original":
+        defaults["class_weights"] = "original"
+    return defaults
 
 
 def class_weights_from_frequencies(targets: np.ndarray) -> list[float]:
@@ -67,24 +102,32 @@ def class_weights_from_frequencies(targets: np.ndarray) -> list[float]:
     return [round(float(weight), 6) for weight in inverse / inverse.mean()]
 
 
-def parse_class_weights(value: str) -> str | list[float]:
-    """argparse type of --class_weights: a mode name or seven numbers."""
-    if value in ("auto", "config", "uniform"):
+def parse_class_weights(value: str | list) -> str | list[float]:
+    """--class_weights: a mode name or seven numbers.
+
+    Raises:
+        TrainingInputError: Neither.
+    """
+    if isinstance(value, str) and value in ("auto", "config", "uniform"):
         return value
+    if value == "original":
+        return list(ORIGINAL_CLASS_WEIGHTS)
     try:
-        weights = [float(part) for part in value.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not auto, config, uniform or seven numbers") from None
+        weights = [float(part) for part in (value.split(",") if isinstance(value, str) else value)]
+    except (TypeError, ValueError):
+        raise TrainingInputError(
+            f"--class_weights {value!r} is not auto, config, uniform, original or seven numbers."
+        ) from None
     if len(weights) != len(EMOTION_LABELS) or min(weights) < 0:
-        raise argparse.ArgumentTypeError(
-            f"give {len(EMOTION_LABELS)} non-negative weights ({', '.join(EMOTION_LABELS)})"
+        raise TrainingInputError(
+            f"--class_weights: give {len(EMOTION_LABELS)} non-negative weights ({', '.join(EMOTION_LABELS)})."
         )
     return weights
 
 
-def choose_class_weights(config: EmotionTransformerConfig, table: DatasetDict, args: argparse.Namespace) -> dict:
+def choose_class_weights(config: EmotionTransformerConfig, table: DatasetDict, args: EmotionArguments) -> dict:
     """Sets `config.class_weights` as --class_weights asks; returns the run info to record."""
-    choice = args.class_weights
+    choice = parse_class_weights(args.class_weights)
     if choice == "auto":
         config.class_weights = class_weights_from_frequencies(label_matrix(table, "train", "emotions"))
     elif choice == "uniform":
@@ -96,25 +139,24 @@ def choose_class_weights(config: EmotionTransformerConfig, table: DatasetDict, a
             )
     else:
         config.class_weights = list(choice)
-    return {"class_weights": {"mode": choice if isinstance(choice, str) else "given", "weights": config.class_weights}}
+    mode = choice if isinstance(choice, str) else "original" if args.class_weights == "original" else "given"
+    return {"class_weights": {"mode": mode, "weights": config.class_weights}}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(
+def parse(argv: list[str] | None = None) -> tuple[EmotionArguments, ProjectTrainingArguments]:
+    """The options, from the command line and/or a config file."""
+    return parse_arguments(
+        (EmotionArguments, ProjectTrainingArguments),
+        argv,
+        recipe_defaults,
         prog="train_emotion.py",
         description="Train the emotion transformer (7-emotion distribution, class-weighted KL loss) on a CMU-MOSEI "
                     "training table of face embeddings.",
         epilog=__doc__[__doc__.index("Class weights"):],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_model_options(parser, DEFAULT_CONFIG)
-    parser.add_argument("--class_weights", type=parse_class_weights, default="auto", metavar="auto|config|uniform|W,..",
-                        help="Weights of the KL loss per emotion (default: auto, from the training split; see below).")
-    add_training_options(parser, num_train_epochs=120, learning_rate=3e-4, batch_size=2048, early_stopping_patience=15)
-    return parser
 
 
-def make_task(args: argparse.Namespace) -> SequenceTask:
+def make_task() -> SequenceTask:
     """What this trainer trains: the table column, model, metrics and selection metric."""
     return SequenceTask(
         target="emotions",
@@ -126,13 +168,13 @@ def make_task(args: argparse.Namespace) -> SequenceTask:
     )
 
 
-def train(args: argparse.Namespace) -> dict:
+def train(args: EmotionArguments, training_args: ProjectTrainingArguments) -> dict:
     """Runs the whole training; returns what it wrote to eval_results.json."""
-    return train_sequence_model(args, make_task(args))
+    return train_sequence_model(args, training_args, make_task())
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_trainer("train_emotion.py", build_parser(), train, argv)
+    return run_trainer("train_emotion.py", parse, train, argv)
 
 
 if __name__ == "__main__":

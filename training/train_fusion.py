@@ -8,8 +8,10 @@ class-weighted KL divergence (the emotion model's `class_weights`), a trait batc
 validation splits are evaluated; the best epoch is the one with the best `combined_score`, the mean of the emotion
 `mean_weighted_accuracy` and the trait `mean_ccc` (or `--trait_metric mean_accuracy`). The saved model also holds the
 EmoNeXt embedder (`--embedder_model`), so that it goes from video to predictions: give the embedder that extracted
-the tables. The defaults are the original's recipe: Adam, learning rate 3e-4, batch 1024, 200 epochs (plus early
-stopping, which it lacked).
+the tables. The defaults are the original's: Adam, learning rate 3e-4, batch 1024, 200 epochs, plus early stopping,
+which it lacked. `--recipe original` keeps the original's training: all 200 epochs with the last one scored, no
+gradient clipping, fp32 (the frozen parts stay in eval mode: the original's dropout in frozen parts was a defect).
+Every `TrainingArguments` option works, and a JSON or YAML config file (`train_fusion.py run.yaml`).
 
 Examples:
 
@@ -22,13 +24,13 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from datasets import DatasetDict
 from torch.utils.data import DataLoader
-from transformers import EarlyStoppingCallback, PreTrainedConfig, set_seed
+from transformers import PreTrainedConfig, set_seed
 
 from modeling import (
     EmoNeXtConfig,
@@ -40,7 +42,7 @@ from modeling import (
     TraitTransformerConfig,
     TraitTransformerModel,
 )
-from training.cli import ArgumentParser, first_line
+from training.cli import first_line
 from training.sequence_inputs import (
     EMOTION_TARGET,
     TRAIT_TARGET,
@@ -50,8 +52,9 @@ from training.sequence_inputs import (
     stack_rows,
     table_shape,
 )
-from training.sequence_training import label_matrix
-from training.tables import load_training_table
+from training.sequence_training import label_matrix, section_rows, sequence_recipe
+from training.tables import load_training_table, table_provenance
+from training.trainer_args import ProjectTrainingArguments, parse_arguments
 from training.trainer_metrics import (
     COMBINED_METRIC,
     TRAIT_SELECTION_METRIC,
@@ -63,19 +66,16 @@ from training.trainer_metrics import (
 )
 from training.trainer_setup import (
     ProjectTrainer,
+    Section,
+    TrainerRun,
     TrainingInputError,
-    add_training_options,
     clean_metrics,
     early_stopping,
+    finish_run,
     load_config,
     load_trained_model,
     prepare_output_dir,
-    push_to_hub,
-    run_summary,
     run_trainer,
-    save_best_model,
-    training_arguments,
-    write_eval_results,
 )
 
 HUB_CONFIGS = Path(__file__).resolve().parent.parent / "hub_configs"
@@ -232,7 +232,7 @@ def check_parts_fit_tables(part_configs: dict, tables: dict[str, DatasetDict], e
                 )
 
 
-def build_model(args: argparse.Namespace, tables: dict[str, DatasetDict]) -> tuple[FaceFusionModel, dict]:
+def build_model(args: FusionArguments, tables: dict[str, DatasetDict], seed: int) -> tuple[FaceFusionModel, dict]:
     """Checks the trained parts against the tables, loads them, and assembles the fusion model."""
     part_configs = {
         "--emotion_model": load_config(args.emotion_model, EmotionTransformerConfig, "--emotion_model"),
@@ -245,7 +245,7 @@ def build_model(args: argparse.Namespace, tables: dict[str, DatasetDict]) -> tup
     emotion_model = load_trained_model(args.emotion_model, EmotionTransformerModel, "--emotion_model")
     trait_model = load_trained_model(args.trait_model, TraitTransformerModel, "--trait_model")
     embedder = load_embedder(args.embedder_model, args.embedder_seed)
-    set_seed(args.seed)
+    set_seed(seed)
     try:
         model = FaceFusionModel.from_parts(embedder, emotion_model, trait_model, **fusion_settings)
     except ValueError as error:
@@ -266,41 +266,55 @@ def build_model(args: argparse.Namespace, tables: dict[str, DatasetDict]) -> tup
 # Run
 
 
-def build_trainer(args: argparse.Namespace) -> tuple[FusionTrainer, dict[str, DatasetDict], str | None, dict]:
-    """Loads tables and parts and builds the Trainer. Returns (trainer, tables, checkpoint to resume, run info)."""
-    resume = prepare_output_dir(args)
-    training_args = training_arguments(
-        args,
-        metric_for_best_model=COMBINED_METRIC,
-        label_names=["emotion_labels", "trait_labels"],
-    )
+def build_trainer(args: FusionArguments, training_args: ProjectTrainingArguments) -> TrainerRun:
+    """Loads tables and parts and builds the Trainer."""
+    resume = prepare_output_dir(training_args)
+    training_args.label_names = ["emotion_labels", "trait_labels"]
     with training_args.main_process_first(desc="loading the training tables"):
         tables = {
             EMOTION_TARGET: load_training_table(args.emotion_dataset, EMOTION_TARGET),
             TRAIT_TARGET: load_training_table(args.trait_dataset, TRAIT_TARGET),
         }
-    model, info = build_model(args, tables)
-    inputs = {
-        task: {split: model_inputs(table[split], task, TASKS[task][0]) for split in table}
-        for task, table in tables.items()
-    }
+    model, info = build_model(args, tables, training_args.seed)
     trainer = FusionTrainer(
         model=model,
         args=training_args,
-        train_dataset=TwoTableDataset(inputs[EMOTION_TARGET]["train"], inputs[TRAIT_TARGET]["train"]),
-        eval_dataset={task: splits["validation"] for task, splits in inputs.items()},
+        train_dataset=TwoTableDataset(
+            fusion_inputs(tables, EMOTION_TARGET, "train"), fusion_inputs(tables, TRAIT_TARGET, "train")
+        ),
+        eval_dataset={task: fusion_inputs(tables, task, "validation") for task in tables},
         data_collator=stack_rows,
-        callbacks=early_stopping(args),
+        callbacks=early_stopping(training_args),
         trait_metric=args.trait_metric,
     )
-    trainer.test_dataset = {task: splits["test"] for task, splits in inputs.items() if "test" in splits}
+
+    def evaluate(section: str) -> Section | None:
+        rows = {task: section_rows(table, section) for task, table in tables.items()}
+        rows = {task: split for task, split in rows.items() if split is not None and len(split) > 0}
+        if not rows:
+            return None
+        inputs = {task: model_inputs(split, task, TASKS[task][0]) for task, split in rows.items()}
+        metrics = split_results(trainer.evaluate(inputs, metric_key_prefix=section), section, inputs)
+        baseline = {
+            task: baseline_metrics(task, label_matrix(tables[task], "train", task), label_matrix(split, None, task))
+            for task, split in rows.items()
+        }
+        return Section(metrics, baseline, {task: len(split) for task, split in rows.items()})
+
     info.update(
         emotion_dataset=str(args.emotion_dataset),
         trait_dataset=str(args.trait_dataset),
         rows={task: {split: len(table[split]) for split in table} for task, table in tables.items()},
         trait_metric=args.trait_metric,
+        table={task: table_provenance(table) for task, table in tables.items()},
     )
-    return trainer, tables, resume, info
+    sections = ("validation", "test", "test_original_population")
+    return TrainerRun(trainer, resume, "face-fusion", sections, evaluate, info)
+
+
+def fusion_inputs(tables: dict[str, DatasetDict], task: str, split: str):
+    """One table's split as the fusion model's inputs (its labels under the task's label argument)."""
+    return model_inputs(tables[task][split], task, TASKS[task][0])
 
 
 def split_results(metrics: dict[str, float], prefix: str, tasks) -> dict:
@@ -311,64 +325,65 @@ def split_results(metrics: dict[str, float], prefix: str, tasks) -> dict:
     return results
 
 
-def train(args: argparse.Namespace) -> dict:
-    """Runs the whole training; returns what it wrote to eval_results.json."""
-    trainer, tables, resume, info = build_trainer(args)
-    trainer.train(resume_from_checkpoint=resume)
-    trainer.remove_callback(EarlyStoppingCallback)  # the final evaluations below are not epochs to stop on
-    save_best_model(trainer, Path(args.output_dir))  # the best checkpoint, reloaded by load_best_model_at_end
+@dataclass
+class FusionArguments:
+    """The two tables, the trained parts and the fusion settings."""
 
-    results: dict = {}
-    for split, datasets in (("validation", trainer.eval_dataset), ("test", trainer.test_dataset)):
-        if not datasets:
-            results[split] = None
-            continue
-        results[split] = split_results(trainer.evaluate(datasets, metric_key_prefix=split), split, datasets)
-        results.setdefault("baseline", {})[split] = {
-            task: baseline_metrics(
-                task, label_matrix(tables[task], "train", task), label_matrix(tables[task], split, task)
-            )
-            for task in datasets
-        }
-    results["run"] = {**run_summary(trainer), **info}
-    write_eval_results(trainer, Path(args.output_dir), results)
-    push_to_hub(trainer, args, "face-fusion")
-    return results
+    emotion_dataset: str = field(metadata={"help": "Emotion training table (CMU-MOSEI)."})
+    trait_dataset: str = field(metadata={"help": "Trait training table (FIV2)."})
+    emotion_model: str = field(
+        metadata={"help": "Trained emotion transformer (train_emotion.py's --output_dir, or a Hub id)."}
+    )
+    trait_model: str = field(
+        metadata={"help": "Trained trait transformer (train_traits.py's --output_dir, or a Hub id)."}
+    )
+    embedder_model: str = field(
+        default=DEFAULT_EMBEDDER,
+        metadata={"help": "The EmoNeXt that extracted the tables: a checkpoint folder or Hub id, or a config (folder "
+                          "without weights or .json) built as extract_embeddings.py builds it (the default has no "
+                          "trained weights)."},
+    )
+    embedder_seed: int = field(
+        default=0, metadata={"help": "Seed of an embedder built from a config: extract_embeddings.py's --seed."}
+    )
+    model_config: str = field(
+        default=DEFAULT_CONFIG,
+        metadata={"help": "FaceFusion config whose fusion settings (layers, heads, widths, dropout, loss weights) are "
+                          "used; the parts' configs come from the trained models."},
+    )
+    trait_metric: str = field(
+        default=TRAIT_SELECTION_METRIC,
+        metadata={"help": "Trait metric in the combined selection score.", "choices": TRAIT_SELECTION_METRICS},
+    )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(
+def recipe_defaults(recipe: str) -> dict:
+    """This task's defaults for `--recipe` (see the module docstring)."""
+    return sequence_recipe(recipe, 200, 3e-4, 1024, COMBINED_METRIC)
+
+
+def parse(argv: list[str] | None = None) -> tuple[FusionArguments, ProjectTrainingArguments]:
+    """The options, from the command line and/or a config file."""
+    return parse_arguments(
+        (FusionArguments, ProjectTrainingArguments),
+        argv,
+        recipe_defaults,
         prog="train_fusion.py",
         description="Train the FaceFusion model (emotions and traits together) over a trained emotion transformer "
                     "and a trained trait transformer, on a CMU-MOSEI and a First Impressions V2 training table.",
         epilog="Examples:" + __doc__.split("Examples:", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    data = parser.add_argument_group("tables and trained parts")
-    data.add_argument("--emotion_dataset", required=True, metavar="PATH|ID", help="Emotion training table (CMU-MOSEI).")
-    data.add_argument("--trait_dataset", required=True, metavar="PATH|ID", help="Trait training table (FIV2).")
-    data.add_argument("--emotion_model", required=True, metavar="PATH|ID",
-                      help="Trained emotion transformer (train_emotion.py's --output_dir, or a Hub id).")
-    data.add_argument("--trait_model", required=True, metavar="PATH|ID",
-                      help="Trained trait transformer (train_traits.py's --output_dir, or a Hub id).")
-    data.add_argument("--embedder_model", default=DEFAULT_EMBEDDER, metavar="PATH|ID",
-                      help="The EmoNeXt that extracted the tables: a checkpoint folder or Hub id, or a config "
-                           "(folder without weights or .json) built as extract_embeddings.py builds it "
-                           "(default: %(default)s, which has no trained weights).")
-    data.add_argument("--embedder_seed", type=int, default=0,
-                      help="Seed of an embedder built from a config: extract_embeddings.py's --seed (default: 0).")
-    model = parser.add_argument_group("model")
-    model.add_argument("--model_config", default=DEFAULT_CONFIG, metavar="PATH|ID",
-                       help="FaceFusion config whose fusion settings (layers, heads, widths, dropout, loss weights) "
-                            "are used; the parts' configs come from the trained models (default: %(default)s).")
-    model.add_argument("--trait_metric", choices=TRAIT_SELECTION_METRICS, default=TRAIT_SELECTION_METRIC,
-                       help="Trait metric in the combined selection score (default: %(default)s).")
-    add_training_options(parser, num_train_epochs=200, learning_rate=3e-4, batch_size=1024, early_stopping_patience=15)
-    return parser
+
+
+def train(args: FusionArguments, training_args: ProjectTrainingArguments) -> dict:
+    """Runs the whole training; returns what it wrote to eval_results.json."""
+    run = build_trainer(args, training_args)
+    run.trainer.train(resume_from_checkpoint=run.resume)
+    return finish_run(run)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_trainer("train_fusion.py", build_parser(), train, argv)
+    return run_trainer("train_fusion.py", parse, train, argv)
 
 
 if __name__ == "__main__":

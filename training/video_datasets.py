@@ -8,6 +8,8 @@ Folder layouts (those of the original extraction scripts):
   as ``training80_01`` (the 75 inner zips of the training set). Videos lying directly in ``<base>/<split>/`` are
   taken too when no ``--folders`` are named.
 
+Every container the decoders read is taken, whatever the case of its extension (``VIDEO_EXTENSIONS``: ``.mp4 .m4v
+.mov .mkv .webm .avi``); every other file is listed as skipped, with the reason, so the failure log can say so.
 A video's id is its file name without the extension (FIV2 ids look like ``J4GQm9j0JZ0.003``).
 
 ``VideoCropDataset`` is a torch ``Dataset`` over such a list whose items are the processor's face crops (or the
@@ -24,10 +26,10 @@ import numpy as np
 import torch
 
 from modeling.processing_face_video import FaceVideoError, FaceVideoProcessor
+from modeling.video_decoding import VIDEO_EXTENSIONS
 from training.cli import UserError, first_line
 
 DATASET_SPLITS = {"cmu-mosei": ("train", "dev", "test"), "fiv2": ("train", "val", "test")}
-VIDEO_SUFFIX = ".mp4"
 
 
 class VideoLayoutError(UserError):
@@ -62,8 +64,36 @@ def split_directory(dataset: str, base_path: Path, split: str) -> Path:
     return Path(base_path) / split
 
 
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file in a split's folders that is not taken as a video.
+
+    Attributes:
+        path: The file.
+        reason: Why, as the end of a sentence ("not a video file: .txt is not one of .mp4, ...").
+    """
+
+    path: Path
+    reason: str
+
+
+@dataclass
+class SplitFiles:
+    """Every file found in one split's folders: the videos (sorted by id) and the files skipped."""
+
+    videos: list[VideoFile]
+    skipped: list[SkippedFile]
+
+
 def list_videos(dataset: str, base_path: str | Path, split: str, folders: list[str] | None = None) -> list[VideoFile]:
-    """All videos of one split, sorted by video id.
+    """All videos of one split, sorted by video id (``list_split_files`` without the skipped files)."""
+    return list_split_files(dataset, base_path, split, folders).videos
+
+
+def list_split_files(
+    dataset: str, base_path: str | Path, split: str, folders: list[str] | None = None
+) -> SplitFiles:
+    """All files of one split: the videos, sorted by video id, and the other files with the reason each is skipped.
 
     Args:
         dataset: ``cmu-mosei`` or ``fiv2``.
@@ -73,7 +103,7 @@ def list_videos(dataset: str, base_path: str | Path, split: str, folders: list[s
             folder itself).
 
     Returns:
-        The videos, sorted by id.
+        The videos (every file with one of ``VIDEO_EXTENSIONS``, in any case) and the skipped files.
 
     Raises:
         VideoLayoutError: A missing folder, no video at all, or two files with the same id.
@@ -99,9 +129,14 @@ def list_videos(dataset: str, base_path: str | Path, split: str, folders: list[s
         sources = [(directory, None)]
 
     videos: dict[str, VideoFile] = {}
+    skipped: list[SkippedFile] = []
     for source, folder in sources:
         for path in sorted(source.iterdir()):
-            if not (path.is_file() and path.suffix.lower() == VIDEO_SUFFIX):
+            if not path.is_file():
+                continue
+            if path.suffix.lower() not in VIDEO_EXTENSIONS:
+                kind = f"{path.suffix} is" if path.suffix else "a file without an extension is"
+                skipped.append(SkippedFile(path, f"not a video file ({kind} not one of {', '.join(VIDEO_EXTENSIONS)})"))
                 continue
             video = VideoFile(path.stem, path, folder)
             if video.video_id in videos:
@@ -113,8 +148,9 @@ def list_videos(dataset: str, base_path: str | Path, split: str, folders: list[s
         where = f"{directory} or its sub-folders" if dataset == "fiv2" and not folders else directory
         if folders:
             where = ", ".join(str(directory / name) for name in folders)
-        raise VideoLayoutError(f"no {VIDEO_SUFFIX} video found in {where}.")
-    return [videos[key] for key in sorted(videos)]
+        others = f" ({len(skipped)} other file(s) there)" if skipped else ""
+        raise VideoLayoutError(f"no video file ({', '.join(VIDEO_EXTENSIONS)}) found in {where}{others}.")
+    return SplitFiles([videos[key] for key in sorted(videos)], skipped)
 
 
 def share_of_process(videos: list[VideoFile], process_index: int, num_processes: int) -> list[VideoFile]:

@@ -1,6 +1,10 @@
 """The pipeline's result as the page shows it: the JSON, the emotion label, trait chart and words, the timeline, the
 face gallery and the downloadable file.
 
+Files written for a request (face crops, the JSON download) go into a folder of its own: two users sending the same
+clip must never write the same file while the other is downloading it, as happened when the gallery handed Gradio
+images to store under names derived from their content. Gradio copies each file into its cache atomically.
+
 """
 
 from __future__ import annotations
@@ -37,11 +41,14 @@ TRAIT_WORDS = {
 }
 
 
-def result_json(result: dict[str, Any]) -> dict[str, Any]:
+def result_json(result: dict[str, Any], detector: str, precision: str) -> dict[str, Any]:
     """The JSON the page shows and the API returns: the pipeline's result without the crop images, with `emotions`
-    as a label -> probability mapping (most likely first), as the app's contract says."""
+    as a label -> probability mapping (most likely first), and the `detector` and `precision` that made it (the
+    pipeline's own values when it reports them)."""
     data = {key: value for key, value in result.items() if key != "face_crops"}
     data["emotions"] = {item["label"]: item["score"] for item in result["emotions"]}
+    data.setdefault("detector", detector)
+    data.setdefault("precision", precision)
     return data
 
 
@@ -82,15 +89,34 @@ def timeline_frame(result: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["time (s)", "emotion", "probability"])
 
 
-def gallery_items(result: dict[str, Any]) -> list[tuple[Image.Image, str]]:
-    """The crops the model saw, captioned; frames where no face was found are dimmed and framed in red."""
+def new_result_folder(max_age_s: float = 3600) -> Path:
+    """A fresh folder under RESULTS_DIR for one request's files; folders older than `max_age_s` are removed.
+
+    Gradio serves copies from its own cache (cleaned by `delete_cache`), so the originals are needed only until the
+    request is answered, and a long-running server does not fill its disk.
+    """
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    for old in RESULTS_DIR.iterdir():
+        try:
+            if time.time() - old.stat().st_mtime > max_age_s:
+                shutil.rmtree(old, ignore_errors=True)
+        except FileNotFoundError:  # another request removed it first
+            pass
+    return Path(tempfile.mkdtemp(dir=RESULTS_DIR))
+
+
+def gallery_items(result: dict[str, Any], folder: Path) -> list[tuple[str, str]]:
+    """The crops the model saw, as image files in `folder`, captioned; frames where no face was found are dimmed and
+    framed in red."""
     items = []
-    for crop, frame in zip(result.get("face_crops", []), result["frames"], strict=False):
+    for i, (crop, frame) in enumerate(zip(result.get("face_crops", []), result["frames"], strict=False)):
         caption = f"frame {frame['index']} · {frame['timestamp']:.2f} s"
         if not frame["face_found"]:
             crop = _mark_no_face(crop)
             caption += " · no face found (ignored by the model)"
-        items.append((crop, caption))
+        path = folder / f"face_{i:03d}.webp"
+        crop.save(path, quality=90)
+        items.append((str(path), caption))
     return items
 
 
@@ -101,27 +127,17 @@ def _mark_no_face(crop: Image.Image) -> Image.Image:
     return image
 
 
-def write_json_file(data: dict[str, Any], video_path: str, max_age_s: float = 3600) -> str:
-    """The result as a downloadable `<video name>.face-fusion.json` in a fresh folder under RESULTS_DIR.
-
-    Gradio serves a copy from its own cache (cleaned by `delete_cache`); the originals older than `max_age_s`
-    are removed here, so a long-running server does not fill its disk.
-    """
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    for old in RESULTS_DIR.iterdir():
-        try:
-            if time.time() - old.stat().st_mtime > max_age_s:
-                shutil.rmtree(old, ignore_errors=True)
-        except FileNotFoundError:  # another request removed it first
-            pass
+def write_json_file(data: dict[str, Any], video_path: str, folder: Path) -> str:
+    """The result as a downloadable `<video name>.face-fusion.json` in `folder`."""
     stem = re.sub(r"[^\w.-]+", "_", Path(video_path).stem)[:80] or "video"
-    path = Path(tempfile.mkdtemp(dir=RESULTS_DIR)) / f"{stem}.face-fusion.json"
+    path = folder / f"{stem}.face-fusion.json"
     path.write_text(json.dumps(data, indent=2))
     return str(path)
 
 
-def model_info(pipe, settings, fallback_reason: str | None, fallback_config: str) -> str:
-    """Which model, revision, face detector and frame count the page runs with, and its limits (Markdown)."""
+def model_info(pipe, settings, fallback_reason: str | None, fallback_config: str, precision: str) -> str:
+    """Which model, revision, precision, face detector and frame count the page runs with, and its limits
+    (Markdown)."""
     from webapp.upload_checks import minutes
 
     processor = pipe.processor_for(settings.num_frames, settings.face_detector)
@@ -130,8 +146,10 @@ def model_info(pipe, settings, fallback_reason: str | None, fallback_config: str
     if fallback_reason:
         name = f"untrained architecture from `{fallback_config}`"
     revision = f"revision `{pipe.revision}`" if pipe.revision else "local files"
+    chosen = "" if settings.precision == precision else f" ({settings.precision})"
     return (
-        f"**Model:** {name} · {revision} · faces found with {detector[processor.resolved_face_detector]} · "
+        f"**Model:** {name} · {revision} · {precision}{chosen} embedder · "
+        f"faces found with {detector[processor.resolved_face_detector]} · "
         f"{processor.num_frames} frames per clip · limits: {settings.max_upload_mb:g} MB, "
         f"{minutes(settings.max_duration_s)}, {settings.max_megapixels:g} megapixels per frame"
     )

@@ -12,7 +12,8 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-FACE_DETECTORS = ("auto", "face_alignment", "haar")
+from modeling.inference_precision import PRECISION_ENV, PRECISIONS
+from modeling.processing_face_video import FACE_DETECTORS
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,11 @@ class Settings:
     model: str = field(default="org/face-fusion", metadata={"help": "Hub id or folder of the face-fusion model"})
     revision: str | None = field(
         default=None, metadata={"help": "Hub branch, tag or commit of --model (pin a commit for a reproducible page)"}
+    )
+    precision: str = field(
+        default="auto",
+        metadata={"help": "embedder precision: bf16 where the hardware runs it natively (auto), or forced",
+                  "choices": PRECISIONS},
     )
     host: str = field(default="127.0.0.1", metadata={"help": "address to serve on"})
     port: int = field(default=7860, metadata={"help": "port to serve on"})
@@ -35,14 +41,19 @@ class Settings:
     timeline_window: int = field(default=5, metadata={"help": "frames per point of the emotion timeline"})
     concurrency: int = field(default=2, metadata={"help": "analyses run at the same time"})
     max_queue: int = field(default=16, metadata={"help": "requests waiting before new ones are refused"})
+    mcp_server: bool = field(
+        default=True, metadata={"help": "also serve the API as an MCP server (needs gradio[mcp]; off if missing)"}
+    )
 
 
 # Environment variables that override a default (a Space sets these as its variables).
 ENVIRONMENT = {
     "model": "FACE_FUSION_MODEL",
     "revision": "FACE_FUSION_REVISION",
+    "precision": PRECISION_ENV,  # shared with the pipeline and the extraction CLI
     "host": "GRADIO_SERVER_NAME",
     "port": "GRADIO_SERVER_PORT",
+    "mcp_server": "GRADIO_MCP_SERVER",
 }
 
 

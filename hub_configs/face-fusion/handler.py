@@ -48,7 +48,9 @@ def _video_of(inputs: Any) -> bytes | str:
         try:
             return base64.b64decode(inputs, validate=True)
         except (binascii.Error, ValueError):
-            raise ValueError("'inputs' is a string but neither an http(s) URL nor base64-encoded video bytes.") from None
+            raise ValueError(
+                "'inputs' is a string but neither an http(s) URL nor base64-encoded video bytes."
+            ) from None
     raise ValueError("send the video as 'inputs': its bytes, a base64 string of them, or an http(s) URL.")
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
+from skimage import data
 
 from modeling import FaceFusionModel
 from modeling.processing_face_video import FaceVideoProcessor
@@ -71,6 +73,10 @@ def videos(tmp_path_factory) -> dict[str, Path]:
     seed = moving_face_video(folder / "seed.mp4").read_bytes()
     too_large = folder / "large.mp4"  # a real clip padded past the upload limit
     too_large.write_bytes(seed + bytes(int(1.2 * MAX_UPLOAD_MB * 2**20)))
+    still_image = folder / "photo.jpg"  # a photo uploaded as it is
+    Image.fromarray(data.astronaut()).save(still_image, quality=90)
+    bad_header = folder / "bad_header.mp4"  # a real clip whose first bytes (the container's header) are zeroed
+    bad_header.write_bytes(bytes(64) + seed[64:])
     return {
         "face": moving_face_video(folder / "astronaut.mp4"),
         "gap": face_gap_video(folder / "gap.mp4"),
@@ -82,6 +88,8 @@ def videos(tmp_path_factory) -> dict[str, Path]:
         "too_long": long_clip,
         "too_large": too_large,
         "big_frames": moving_face_video(folder / "big_frames.mp4", size=(640, 480), seconds=1.0),
+        "still_image": still_image,
+        "bad_header": bad_header,
     }
 
 
@@ -101,10 +109,12 @@ def app_server(tmp_path_factory, tiny_exported_model) -> AppServer:
         "TORCH_HOME": str(home / "torch"),
         "FACE_FUSION_EXAMPLES_DIR": str(home / "examples"),
         "GRADIO_TEMP_DIR": str(home / "gradio"),
+        "GRADIO_EXAMPLES_CACHE": str(home / "examples-cache"),
+        "PYTHONUNBUFFERED": "1",  # gradio prints what it caches: in the log at once
     }
     env.pop("FACE_FUSION_MODEL", None)
     options = ["--max_upload_mb", str(MAX_UPLOAD_MB), "--max_duration_s", str(MAX_DURATION_S)]
-    options += ["--max_megapixels", str(MAX_MEGAPIXELS)]
+    options += ["--max_megapixels", str(MAX_MEGAPIXELS), "--precision", "fp32"]
     with running_app(options, env, home / "app.log", START_TIMEOUT_S) as server:
         yield server
 

@@ -10,16 +10,18 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 from gradio_client import Client, handle_file
-from gradio_client.exceptions import AppError
+from gradio_client.exceptions import AppError, ValidationError
 
 from modeling.pipeline_face_video import FaceVideoAnalysisPipeline
 from modeling.processing_face_video import FaceVideoProcessor
@@ -76,6 +78,7 @@ def test_predict_returns_the_json_contract_and_every_view(client, videos):
     assert data["model"]["name_or_path"] == MODEL_ID
     assert re.fullmatch(r"[0-9a-f]{40}", data["model"]["revision"]), "the planted Hub snapshot's commit"
     assert all(frame["face_found"] for frame in data["frames"]), "the astronaut is on every frame"
+    assert (data["detector"], data["precision"]) == ("haar", "fp32"), "the app runs with --precision fp32"
 
     assert label["label"] == max(data["emotions"], key=data["emotions"].get)
     assert {item["label"] for item in label["confidences"]} == set(EMOTIONS)
@@ -96,29 +99,66 @@ def test_frames_without_a_face_are_marked_in_the_gallery(client, videos):
         assert ("no face found" in item["caption"]) == (i in missing), item["caption"]
 
 
-BAD_INPUTS = {  # kind -> words the one sentence must contain
+# Refused by the upload checks, before the queue: kind -> words the one sentence must contain.
+REFUSED_UPLOADS = {
     "text": "could not be decoded",
     "truncated": "could not be decoded",
     "empty": "empty",
     "audio_only": "no video stream",
-    "faceless": "no detectable face",
+    "still_image": "could not be decoded",
+    "bad_header": "could not be decoded",
     "too_long": f"limit of {MAX_DURATION_S} seconds",
     "big_frames": f"640x480 frames (0.3 megapixels), over this page's limit of {MAX_MEGAPIXELS} megapixels",
 }
+# What only the decoder can say about the file itself: the page passes the processor's sentence on unchanged.
+DECODER_REASONS = ("text", "truncated", "empty", "audio_only", "still_image", "bad_header")
 
 
-@pytest.mark.parametrize("kind", list(BAD_INPUTS))
-def test_bad_input_gets_one_clear_sentence(client, videos, kind):
-    with pytest.raises(AppError) as caught:
+def processor_sentence(path: Path) -> str:
+    with pytest.raises(ValueError) as refused:
+        FaceVideoProcessor(num_frames=1, face_detector="haar").read_frames(str(path))
+    return str(refused.value)
+
+
+@pytest.mark.parametrize("kind", list(REFUSED_UPLOADS))
+def test_bad_upload_is_refused_before_the_queue_with_one_sentence(client, videos, kind):
+    with pytest.raises(ValidationError) as caught:
         predict(client, videos[kind])
-    message = str(caught.value)
-    assert BAD_INPUTS[kind] in message, message
+    header, line = str(caught.value).split("\n")  # gradio_client's "1 parameter(s) failed validation:" first
+    assert header == "1 parameter(s) failed validation:"
+    assert line.startswith("- video: ")
+    message = line.removeprefix("- video: ")
+    assert REFUSED_UPLOADS[kind] in message, message
     assert videos[kind].name in message, "the message names the file"
+    assert "Traceback" not in message and message.endswith("."), message
+    if kind in DECODER_REASONS:
+        assert message == processor_sentence(videos[kind])
+
+
+def test_a_video_without_a_face_gets_one_sentence_from_the_analysis(client, videos):
+    with pytest.raises(AppError) as caught:
+        predict(client, videos["faceless"])
+    message = str(caught.value)
+    assert "no detectable face" in message and videos["faceless"].name in message, message
     assert "\n" not in message and "Traceback" not in message and message.endswith("."), message
 
 
+def test_json_endpoint_returns_the_same_result_as_predict(client, videos):
+    data = predict(client, videos["face"])[0]
+    assert client.predict(handle_file(str(videos["face"])), api_name="/analyze_json") == data
+    with pytest.raises(ValidationError, match="- video: notes.mp4 could not be decoded"):
+        client.predict(handle_file(str(videos["text"])), api_name="/analyze_json")
+
+
+def test_api_documents_the_json_endpoint_and_hides_the_example_loader(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/predict", "/analyze_json"} <= set(endpoints)
+    assert not [name for name in endpoints if "example" in name], list(endpoints)
+    assert "only the result JSON" in endpoints["/analyze_json"]["description"]
+
+
 def test_missing_video_gets_a_message(client):
-    with pytest.raises(AppError, match="Upload or record a video first"):
+    with pytest.raises(ValidationError, match="- video: Upload or record a video first"):
         predict(client, None)
 
 
@@ -134,7 +174,7 @@ def test_too_large_upload_is_refused_with_its_reason(app_server, client, videos)
 
 def test_server_keeps_serving_after_bad_input(app_server, client, videos):
     for kind in ("text", "faceless"):
-        with pytest.raises(AppError):
+        with pytest.raises((ValidationError, AppError)):
             predict(client, videos[kind])
     assert_json_contract(predict(client, videos["face"])[0])
     assert app_server.process.poll() is None
@@ -160,6 +200,36 @@ def test_two_concurrent_requests_both_complete(app_server, videos):
         assert_json_contract(data)
 
 
+def test_eight_users_sending_the_same_clip_at_once_all_get_their_whole_answer(app_server, videos):
+    """8 users, 3 requests each, all with the same clip: every answer is whole and the same, images and file complete.
+
+    Two ways this failed: the face detector shared by concurrent analyses mixed their frames up (different boxes,
+    different emotions), and identical face crops were stored by Gradio under one content-derived name, rewritten by
+    one request while another user was downloading it (an empty or truncated image).
+    """
+    from PIL import Image
+
+    def one_user() -> list:
+        client = Client(app_server.url, verbose=False)
+        return [predict(client, videos["face"]) for _ in range(3)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(one_user) for _ in range(8)]
+        outcomes = [future.exception(timeout=900) or future.result() for future in futures]
+    errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    assert not errors, [f"{type(error).__name__}: {error}" for error in errors]
+    answers = [answer for user in outcomes for answer in user]
+    assert len(answers) == 24
+    for data, *_, gallery, download in answers:
+        assert data == answers[0][0], "the same clip gives the same answer"
+        assert len(gallery) == NUM_FRAMES
+        for item in gallery:
+            with Image.open(item["image"]) as image:
+                image.load()  # an empty or truncated download fails here
+        assert json.loads(Path(download).read_text()) == data
+    assert_json_contract(answers[0][0])
+
+
 def test_model_is_loaded_once_not_per_request(app_server, client, videos):
     predict(client, videos["face"])
     predict(client, videos["gap"])
@@ -169,6 +239,7 @@ def test_model_is_loaded_once_not_per_request(app_server, client, videos):
 def test_page_shows_model_detector_and_examples_without_banner(app_server):
     texts = page_texts(app_server.url)
     assert f"`{MODEL_ID}`" in texts and "revision `" in texts
+    assert "fp32 embedder" in texts, "the precision the page runs at"
     assert "Haar cascade" in texts, "face-alignment weights are missing, so the bundled detector runs"
     assert "Untrained model" not in texts
     for name in PAGE_EXAMPLES:
@@ -184,7 +255,7 @@ def fallback(tiny_fallback_config, monkeypatch_module, tmp_path_factory):
     """The app's fallback when its model cannot be loaded (a tiny fallback architecture, for speed)."""
     monkeypatch_module.setattr(loading, "FALLBACK_CONFIG", str(tiny_fallback_config))
     missing = tmp_path_factory.mktemp("nothing") / "no-model-here"
-    pipe, reason = loading.load_pipeline(str(missing))
+    pipe, reason = loading.load_pipeline(Settings(model=str(missing)))
     return pipe, reason, str(missing)
 
 
@@ -231,13 +302,13 @@ def test_unloadable_model_falls_back_to_the_untrained_architecture_with_a_banner
 
 
 def test_a_trainers_output_folder_loads_without_fallback(tiny_trained_run):
-    pipe, reason = loading.load_pipeline(str(tiny_trained_run))
+    pipe, reason = loading.load_pipeline(Settings(model=str(tiny_trained_run)))
     assert reason is None
     assert pipe.model.name_or_path == str(tiny_trained_run)
 
 
 def test_default_model_offline_falls_back(fallback):
-    pipe, reason = loading.load_pipeline(Settings().model)
+    pipe, reason = loading.load_pipeline(Settings())
     assert reason is not None and isinstance(pipe, FaceVideoAnalysisPipeline)
 
 
@@ -245,10 +316,58 @@ _LOAD_WITHOUT_HUB = """
 import logging, sys
 logging.basicConfig(level=logging.WARNING, format="%(message)s")
 from webapp import loading
+from webapp.settings import Settings
 loading.FALLBACK_CONFIG = sys.argv[2]
-pipe, reason = loading.load_pipeline(sys.argv[1])
+pipe, reason = loading.load_pipeline(Settings(model=sys.argv[1]))
 print("LOADED:", pipe.model.name_or_path, "| FALLBACK:", reason)
 """
+
+
+_LOAD_FROM_SETTINGS = """
+import json
+from webapp import loading
+from webapp.settings import read_settings
+pipe, reason = loading.load_pipeline(read_settings([]))
+print("RESULT" + json.dumps({"reason": reason, "revision": pipe.revision, "num_frames": pipe.processor.num_frames,
+      "modules": [type(pipe).__module__, type(pipe.model).__module__, type(pipe.processor).__module__]}))
+"""
+
+
+@pytest.mark.timeout(180)
+def test_the_page_loads_its_pinned_revision_with_its_own_code(tmp_path, tiny_exported_model):
+    """FACE_FUSION_REVISION pins the commit: model and processor come from it although `main` moved on, the files the
+    Space preloads are enough, and the pipeline, model and processor classes are this checkout's, not the repo's
+    remote code."""
+    from training.export_hub import SPACE_PRELOAD_FILES
+
+    cache = tmp_path / "hf" / "hub"
+    preloaded = tmp_path / "preloaded"  # only what the Space's preload_from_hub downloads at the pinned commit
+    preloaded.mkdir()
+    for name in SPACE_PRELOAD_FILES:
+        shutil.copyfile(tiny_exported_model / name, preloaded / name)
+    pinned = plant_in_hf_cache(preloaded, MODEL_ID, cache).name
+    newer = tmp_path / "newer"
+    shutil.copytree(tiny_exported_model, newer)
+    processor_config = json.loads((newer / "preprocessor_config.json").read_text())
+    processor_config["num_frames"] = NUM_FRAMES - 2
+    (newer / "preprocessor_config.json").write_text(json.dumps(processor_config))
+    assert plant_in_hf_cache(newer, MODEL_ID, cache).name != pinned  # now `main`
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1",
+           "FACE_FUSION_MODEL": MODEL_ID, "FACE_FUSION_REVISION": pinned}
+    done = subprocess.run([sys.executable, "-c", _LOAD_FROM_SETTINGS], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=170)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.rsplit("RESULT", 1)[1])
+    assert report["reason"] is None and report["revision"] == pinned
+    assert report["num_frames"] == NUM_FRAMES, "the processor of the pinned commit, not of main"
+    assert report["modules"] == ["modeling.pipeline_face_video", "modeling.modeling_face_fusion",
+                                 "modeling.processing_face_video"]
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_precision_setting_reaches_the_pipeline(fallback, precision):
+    pipe = loading.build_pipeline(fallback[0].model, None, precision)
+    assert loading.embedder_precision(pipe) == precision
 
 
 @pytest.mark.timeout(180)
@@ -320,3 +439,39 @@ def test_example_videos_are_real_h264_clips(tmp_path):
     mtimes = [path.stat().st_mtime_ns for path in paths]
     make_example_videos(tmp_path)
     assert [path.stat().st_mtime_ns for path in paths] == mtimes, "existing examples are kept, not rewritten"
+
+
+# ------------------------------------------------------------------------------------------------- MCP
+
+
+def test_mcp_server_offers_the_json_analysis_as_a_tool(app_server, videos):
+    """Agents call the page through Gradio's MCP server: the JSON endpoint is a tool that analyses a clip."""
+    import importlib.util
+
+    if importlib.util.find_spec("mcp") is None:
+        assert "No MCP server: the mcp package is not installed" in app_server.log_text()
+        pytest.skip("the mcp package (pip install 'gradio[mcp]') is not installed: the page runs without MCP")
+    import asyncio
+    import base64
+
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamablehttp_client
+
+    # The clip inline (Gradio's MCP server refuses to fetch URLs of this machine, as it should).
+    video_url = "data:video/mp4;base64," + base64.b64encode(videos["face"].read_bytes()).decode()
+
+    async def session_calls():
+        async with streamablehttp_client(app_server.url + "gradio_api/mcp/") as (read, write, _):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+                answer = await session.call_tool("analyze_json", {"video": video_url})
+                return tools, answer
+
+    tools, answer = asyncio.run(session_calls())
+    assert "analyze_json" in tools and "only the result JSON" in tools["analyze_json"].description
+    assert not answer.isError, answer.content
+    import ast
+
+    data = ast.literal_eval(answer.content[0].text)  # Gradio's MCP server writes the JSON output as a Python literal
+    assert list(data["traits"]) == TRAITS and set(data["emotions"]) == set(EMOTIONS)

@@ -126,11 +126,26 @@ def test_upload_analyze_and_see_every_result(page, videos, artifacts):
     page.screenshot(path=str(artifacts / "app_result.png"), full_page=True)
 
 
-def test_bad_file_shows_one_clear_message(page, videos, artifacts):
+def test_bad_file_gets_one_message_and_the_outputs_keep_their_result(page, videos, artifacts):
+    upload(page, videos["face"])
+    page.locator("#video-input video").first.wait_for()
+    page.get_by_role("button", name="Analyze").click()
+    wait_for_emotions(page)
+    page.locator("#faces img").nth(NUM_FRAMES - 1).wait_for()
+    emotions_before = page.locator("#emotions").inner_text()
+
+    page.locator("#video-input").get_by_label("Clear").first.click()  # the video's own clear button
     upload(page, videos["text"])
     page.get_by_role("button", name="Analyze").click()
-    page.get_by_text("notes.mp4 could not be decoded").first.wait_for()
+    message = page.get_by_text("notes.mp4 could not be decoded").filter(visible=True)
+    message.first.wait_for()
+    time.sleep(1)  # anything else the refusal would paint has had time to appear
     page.screenshot(path=str(artifacts / "app_bad_input.png"), full_page=True)
+    assert message.count() == 1, "one message"
+    for output in ("#emotions", "#traits", "#traits-text", "#timeline", "#faces"):
+        assert page.locator(output).get_by_text("Error", exact=True).count() == 0, f"no error badge on {output}"
+    assert page.locator("#emotions").inner_text() == emotions_before, "the previous result stays"
+    assert page.locator("#faces img").count() == NUM_FRAMES
 
 
 def test_too_large_file_is_refused_on_the_page(page, videos):
@@ -138,12 +153,15 @@ def test_too_large_file_is_refused_on_the_page(page, videos):
     page.get_by_text(f"exceed the maximum allowed size of {MAX_UPLOAD_MB:.1f}").first.wait_for()
 
 
-def test_clicking_an_example_loads_it_for_analysis(page):
-    page.get_by_text("Close-up: a slow zoom onto a face").click()
-    page.locator("#video-input video").first.wait_for()
-    page.get_by_role("button", name="Analyze").click()
-    wait_for_emotions(page)
-    page.locator("#faces img").nth(NUM_FRAMES - 1).wait_for()
+def test_clicking_an_example_shows_its_answer_without_analyze(browser, app_server):
+    """Examples are cached lazily: the first click anywhere computes the answer, every later click shows it."""
+    for _ in range(2):  # the second page gets the stored answer
+        with opened_page(browser, app_server.url) as page:
+            page.get_by_text("Close-up: a slow zoom onto a face").click()
+            page.locator("#video-input video").first.wait_for()
+            wait_for_emotions(page)
+            page.locator("#faces img").nth(NUM_FRAMES - 1).wait_for()
+    assert app_server.log_text().count("Caching examples at") == 1, "computed once, then served from the cache"
 
 
 @pytest.fixture(scope="module")

@@ -27,9 +27,17 @@ def test_every_setting_has_a_flag_and_every_variable_names_a_setting():
     assert read_settings([f"--{name}=1" for name in ("num_frames", "timeline_window")], environ={}).num_frames == 1
 
 
+def test_precision_from_the_shared_variable_or_the_flag():
+    assert read_settings([], environ={}).precision == "auto"
+    assert read_settings([], environ={"FACE_FUSION_PRECISION": "bf16"}).precision == "bf16"
+    assert read_settings(["--precision", "fp32"], environ={"FACE_FUSION_PRECISION": "bf16"}).precision == "fp32"
+
+
 @pytest.mark.parametrize("argv, environ", [
     (["--face_detector", "dlib"], {}),
     ([], {"GRADIO_SERVER_PORT": "http"}),
+    ([], {"FACE_FUSION_PRECISION": "fp16"}),
+    (["--precision", "fp16"], {}),
 ])
 def test_bad_values_stop_with_a_usage_message(argv, environ, capsys):
     with pytest.raises(SystemExit) as stopped:

@@ -73,12 +73,28 @@ def readme_from_python_blocks() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def hub_home(exported, exported_parts, tmp_path_factory) -> Path:
-    """HF_HOME whose offline cache holds the four exported repos under their ids."""
+def exported_embedder(tmp_path_factory) -> Path:
+    """emonext-base exported from the embedder alone (EmoNeXtModel, no expression head)."""
+    import torch
+
+    from modeling import EmoNeXtModel
+    from training.export_hub import export_model_repo
+    from training.testing.tiny_configs import tiny_emonext_config
+
+    torch.manual_seed(0)
+    run = tmp_path_factory.mktemp("embedder-run")
+    EmoNeXtModel(tiny_emonext_config()).eval().save_pretrained(run)
+    return export_model_repo("emonext-base", run, tmp_path_factory.mktemp("embedder") / "out", "org/emonext-embedder")
+
+
+@pytest.fixture(scope="module")
+def hub_home(exported, exported_parts, exported_embedder, tmp_path_factory) -> Path:
+    """HF_HOME whose offline cache holds the four exported repos under their ids, and the embedder-only export."""
     hf_home = tmp_path_factory.mktemp("hf_home")
     plant_in_hf_cache(exported, REPO_ID, hf_home / "hub")
     for repo, folder in exported_parts.items():
         plant_in_hf_cache(folder, f"org/{repo}", hf_home / "hub")
+    plant_in_hf_cache(exported_embedder, "org/emonext-embedder", hf_home / "hub")
     return hf_home
 
 
@@ -105,7 +121,7 @@ print("REPORTS" + json.dumps(reports, default=str))
 
 
 @pytest.fixture(scope="module")
-def snippet_runs(exported, exported_parts, hub_home, tmp_path_factory) -> dict[str, dict]:
+def snippet_runs(exported, exported_parts, exported_embedder, hub_home, tmp_path_factory) -> dict[str, dict]:
     """Every repo's Hub snippets and card code blocks, run in one clean process; each case adds a `report` line."""
     work = tmp_path_factory.mktemp("snippet-work")
     (work / "clip.mp4").write_bytes((exported / "examples" / EXAMPLE_NAME).read_bytes())  # the cards' file names
@@ -135,6 +151,9 @@ def snippet_runs(exported, exported_parts, hub_home, tmp_path_factory) -> dict[s
     cases["emonext-base/hub-auto"] = emonext_auto + "\nreport = {'class': type(model).__name__}"
     for index, block in enumerate(card_code_blocks(emonext)):
         cases[f"emonext-base/card-{index}"] = block + "\nreport = 'ran'"
+    embedder_pipe, _ = hub_snippets("org/emonext-embedder", exported_embedder)
+    cases["emonext-embedder/hub-pipeline"] = embedder_pipe + (
+        "\nimport numpy as np\nreport = {'shape': list(np.array(pipe('face.jpg')).shape)}")
 
     for repo in PARTS[1:]:
         snippets = hub_snippets(f"org/{repo}", exported_parts[repo])
@@ -187,6 +206,13 @@ def test_emonext_image_classification_scores_the_seven_expressions(snippet_runs,
     processor = json.loads((folder / "preprocessor_config.json").read_text())
     assert processor["size"] == {"height": 32, "width": 32}  # the tiny model's image_size
     assert processor["image_mean"] == [0.485, 0.456, 0.406] and processor["image_std"] == [0.229, 0.224, 0.225]
+
+
+def test_the_embedder_alone_extracts_image_features(snippet_runs, exported_embedder):
+    assert ModelCard.load(exported_embedder / "README.md").data.pipeline_tag == "image-feature-extraction"
+    assert getattr(ModelCard.load(exported_embedder / "README.md").data, "widget", None) is None  # no scores
+    shape = snippet_runs["emonext-embedder/hub-pipeline"]["report"]["shape"]
+    assert shape[0] == 1 and EMBEDDING_DIM in shape, shape  # one image, its EMBEDDING_DIM-channel features
 
 
 def test_sequence_transformers_promise_no_pipeline(snippet_runs):
@@ -246,6 +272,7 @@ print("ANSWERS" + json.dumps(answers))
     assert [e["label"] for e in from_bytes["emotions"]] == [e["label"] for e in from_base64["emotions"]]
     assert from_bytes["traits"] == pytest.approx(from_base64["traits"])
     assert len(from_bytes["timeline"]) > 0 and from_bytes["video"]["faces_found"] > 0
+    assert from_bytes["precision"] in ("fp32", "bf16")
     (widget,) = ModelCard.load(exported / "README.md").data.widget  # the export's own run on the same clip
     assert [w["score"] for w in widget["output"]] == pytest.approx(
         [e["score"] for e in from_base64["emotions"]], abs=1e-4)

@@ -98,6 +98,8 @@ def test_result_follows_the_output_contract(analyze, videos):
         "height": 240,
         "num_frames_sampled": NUM_FRAMES,
         "faces_found": NUM_FRAMES,
+        "frames_repeated": 0,
+        "frames_missing": 0,
     }
     assert result["precision"] == "fp32"  # the fixture's setting
     assert result["model"] == {

@@ -32,7 +32,7 @@ from modeling.processing_face_video import (
     NoFaceFoundError,
     VideoDecodeError,
 )
-from modeling.video_decoding import sample_indices
+from modeling.video_decoding import sample_by_time, sample_indices
 from training.testing import videos
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -281,6 +281,10 @@ BAD_FILES = {
     "truncated.mp4": (videos.truncated_video, "truncated"),
     "speech.mp4": (videos.audio_only_file, "no video stream"),
     "no_frames.mp4": (videos.zero_frame_video, "no video stream"),
+    "photo.jpg": (videos.still_image_file, "it is a still image (JPEG), not a video"),
+    "photo_as_video.mp4": (videos.still_image_file, "it is a still image (JPEG), not a video"),
+    "photo.png": (lambda path: videos.still_image_file(path, "PNG"), "it is a still image (PNG), not a video"),
+    "broken_header.mp4": (videos.corrupted_header_video, "its header is damaged"),
     "missing.mp4": (None, "does not exist"),
 }
 
@@ -364,7 +368,7 @@ def test_webcam_recording_without_a_stated_length_is_sampled_across_it(haar, web
 
     frames, timestamps, meta = haar.read_frames(webcam_clip)
 
-    indices = sample_indices(FIXTURE_FRAMES, NUM_FRAMES)
+    indices = sample_by_time(videos.webcam_frame_times() / 1000, NUM_FRAMES)  # its frames come at irregular times
     assert meta["frame_indices"].tolist() == indices.tolist() and meta["num_video_frames"] == FIXTURE_FRAMES
     np.testing.assert_allclose(timestamps, videos.webcam_frame_times()[indices] / 1000, atol=1e-6)  # real times
     assert meta["duration"] == pytest.approx(2.0, abs=0.1) and meta["fps"] == pytest.approx(15, abs=1)
@@ -439,6 +443,90 @@ def test_pyav_fallback_reads_the_same_frames_as_decord(haar, clips, tmp_path):
         assert np.abs(fallback["frames"].astype(int) - frames).mean() < 1.0
         np.testing.assert_allclose(fallback["timestamps"], timestamps, atol=1e-3)
         assert fallback["meta"].tolist() == [meta["fps"], meta["num_video_frames"], meta["width"], meta["height"]]
+
+
+# ------------------------------------------------------------------------------------------------ time-true sampling
+
+
+@pytest.fixture(params=["decord", "pyav"])
+def decoder(request, monkeypatch) -> str:
+    """Each test of sampling runs on both decoders: decord, and the PyAV fallback (decord made unavailable)."""
+    if request.param == "decord" and video_decoding.decord is None:
+        pytest.skip("decord is not installed here")
+    if request.param == "pyav":
+        monkeypatch.setattr(video_decoding, "decord", None)
+    return request.param
+
+
+def packet_times(path: Path) -> np.ndarray:
+    """Every frame's presentation time (s, from the first frame), read independently: demuxing, no decoding."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        pts = sorted(p.pts for p in container.demux(stream) if p.size and p.pts is not None)
+        return (np.array(pts) - pts[0]) * float(stream.time_base)
+
+
+def decodable_indices(path: Path) -> set[int]:
+    """The indices (in presentation order) of the frames PyAV can decode, reading the whole file in order."""
+    decoded = set()
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        packets = []
+        for packet in container.demux(stream):
+            if packet.size and packet.pts is not None:
+                packets.append(packet.pts)
+            try:
+                decoded |= {frame.pts for frame in packet.decode()}
+            except av.error.InvalidDataError:
+                continue
+    return {index for index, pts in enumerate(sorted(packets)) if pts in decoded}
+
+
+def test_variable_frame_rate_is_sampled_evenly_in_time(tmp_path, decoder):
+    """2 s at 30 fps then 4 s at 5 fps: a third of the samples in the first 2 s (sampling by frame count put 23 of
+    30 there), each frame reported at its own time and index."""
+    path = videos.variable_frame_rate_video(tmp_path / "vfr.mp4")
+    frames, timestamps, meta = FaceVideoProcessor(num_frames=30, face_detector="haar").read_frames(path)
+
+    times = packet_times(path)
+    np.testing.assert_allclose(times, videos.variable_frame_rate_times(), atol=1e-4)
+    assert meta["num_video_frames"] == 80 and len(frames) == 30
+    assert np.count_nonzero(timestamps < 2.0) == 10
+    assert np.diff(timestamps).max() < 0.2 + 1e-3  # no gap wider than one slow frame
+    np.testing.assert_allclose(timestamps, times[meta["frame_indices"]], atol=1e-6)  # index and time agree
+    assert meta["frames_repeated"] == meta["frames_missing"] == 0
+    assert meta["duration"] == pytest.approx(5.8 + 1 / 30, abs=0.05)
+    for frame, seconds in zip(frames, timestamps, strict=True):
+        # each frame shows the head where it was at that time: 1.8 measured, 6.3 for the frame 0.2 s later
+        assert np.abs(frame.astype(int) - videos.variable_frame_rate_frame(seconds)).mean() < 3
+        assert np.abs(frame.astype(int) - videos.variable_frame_rate_frame(seconds + 0.2)).mean() > 5
+
+
+def test_a_damaged_stream_reports_its_stand_ins_and_keeps_index_and_time_together(tmp_path, decoder, capfd):
+    """Noise in the middle of the H.264 data: some frames do not decode. Their samples show the nearest frame that
+    does, report that frame's own index and time, and are counted."""
+    path = videos.damaged_video(tmp_path / "damaged.mp4")
+    frames, timestamps, meta = FaceVideoProcessor(num_frames=30, face_detector="haar").read_frames(path)
+
+    times, decodable = packet_times(path), decodable_indices(path)
+    intended = sample_by_time(times, 30)
+    missing = [index for index in intended.tolist() if index not in decodable]
+    assert missing, "the damage must hit sampled frames for this test to mean anything"
+    assert meta["frames_missing"] == len(missing)
+    used = meta["frame_indices"]
+    assert set(used.tolist()) <= decodable
+    for target, stand_in in zip(intended.tolist(), used.tolist(), strict=True):
+        assert abs(stand_in - target) == min(abs(index - target) for index in decodable)
+    np.testing.assert_allclose(timestamps, times[used], atol=1e-6)
+    assert meta["frames_repeated"] == np.count_nonzero(np.diff(used) == 0) > 0
+    assert len(frames) == 30 and capfd.readouterr().err == ""
+
+
+def test_a_short_clip_repeats_frames_and_says_so(clips, decoder):
+    frames, timestamps, meta = FaceVideoProcessor(num_frames=40, face_detector="haar").read_frames(clips["moving"])
+    assert len(frames) == 40 and meta["num_video_frames"] == FIXTURE_FRAMES
+    assert meta["frames_repeated"] == 40 - FIXTURE_FRAMES and meta["frames_missing"] == 0
+    np.testing.assert_allclose(timestamps, meta["frame_indices"] / 15, atol=1e-6)
 
 
 # ------------------------------------------------------------------------------------------------ saving and loading

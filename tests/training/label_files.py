@@ -172,3 +172,19 @@ def write_embedding_table(
     )
     table.save_to_disk(str(folder))
     return table
+
+
+def write_clip(path: Path, seconds: float, fps: int = 10, size: int = 32) -> Path:
+    """Writes a small H.264 clip of the given length (grey frames), as a segment file of a dataset."""
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width = stream.height = size
+        stream.pix_fmt = "yuv420p"
+        for index in range(round(seconds * fps)):
+            frame = av.VideoFrame.from_ndarray(np.full((size, size, 3), 8 * (index % 30), np.uint8), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path

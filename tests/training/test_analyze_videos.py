@@ -162,8 +162,8 @@ def test_a_rerun_skips_what_is_done_and_a_killed_run_resumes(tmp_path, model_dir
     capsys.readouterr()
 
     assert run(folder, "--output", output, "--model", model_dir) == 0
-    out = capsys.readouterr().out
-    assert f"{8 - stored} analysed now (0 failed, see the error column), {stored} done before" in out
+    summary = f"{8 - stored} analysed now (0 failed, see the error column), {stored} done before"
+    assert summary in capsys.readouterr().out
     assert read(output) == read(reference)
     assert not parts.exists()
 

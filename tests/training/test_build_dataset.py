@@ -15,6 +15,7 @@ from modeling.configuration_face_transformer import EMOTION_LABELS, TRAIT_LABELS
 from tests.training.label_files import (
     RunsShellCommand,
     fiv2_annotations,
+    write_clip,
     write_csd,
     write_embedding_table,
     write_folds_py,
@@ -65,11 +66,27 @@ def mosei_build(tmp_path_factory):
         masks=[[1, 1, 1, 1], [1, 0, 0, 0], [0, 0, 0, 0]],
         seed=1,
     )
+    # Index names are trusted only when the clip's length fits its segment (the .csd's rows are not in time order).
+    for name, seconds in (("GdFP_p4eQX0_0", 4.5), ("GdFP_p4eQX0[1]", 4.5), ("nofoldvid_0", 1.0)):
+        write_clip(root / "clips" / f"{name}.mp4", seconds)
     result = run_cli(
         "--dataset", "cmu-mosei", "--embeddings", root / "emb", "--mosei_csd", root / "CMU_MOSEI_Labels.csd",
-        "--mosei_folds", root / "cmu_mosei_std_folds.py", "--output_dir", root / "table",
+        "--mosei_folds", root / "cmu_mosei_std_folds.py", "--mosei_clips", root / "clips", "--output_dir",
+        root / "table",
     )
     return root, result
+
+
+def test_mosei_index_names_without_clip_lengths_are_refused(mosei_build, tmp_path):
+    root, _ = mosei_build
+    result = run_cli(
+        "--dataset", "cmu-mosei", "--embeddings", root / "emb", "--mosei_csd", root / "CMU_MOSEI_Labels.csd",
+        "--mosei_folds", root / "cmu_mosei_std_folds.py", "--output_dir", tmp_path / "table",
+    )
+    assert result.returncode == 2
+    message = result.stderr.strip()
+    assert "names a label by its index" in message and "--mosei_clips" in message
+    assert len(message.splitlines()) == 1 and "Traceback" not in message
 
 
 def test_mosei_build_succeeds_and_validates(mosei_build):
@@ -268,7 +285,9 @@ def test_a_malicious_pickle_stops_the_cli_with_one_line_and_runs_nothing(tmp_pat
 def mosei_inputs(tmp_path):
     write_csd(tmp_path / "labels.csd", MOSEI_VIDEOS)
     write_folds_py(tmp_path / "folds.py", ["GdFP_p4eQX0"], ["81406"], ["-3g5yACwYnA"])
-    write_embedding_table(tmp_path / "emb" / "all", ["GdFP_p4eQX0_0", "81406_0", "-3g5yACwYnA_0"])
+    write_embedding_table(
+        tmp_path / "emb" / "all", ["GdFP_p4eQX0_0.0000_4.5000", "81406_1.0000_2.0000", "-3g5yACwYnA_82.7530_100.5550"]
+    )
     return tmp_path
 
 
@@ -362,7 +381,7 @@ def test_embedding_tables_that_disagree_or_match_nothing(mosei_inputs, capsys):
     code, _, err = _main(capsys, *base, "--embeddings", mosei_inputs / "emb")
     assert code == 2 and "the embedding tables disagree on (T, D): all (4, 8), more (4, 16)" in err
 
-    write_embedding_table(mosei_inputs / "nomatch" / "train", ["GdFP_p4eQX0_0", "unrelated_1"])
+    write_embedding_table(mosei_inputs / "nomatch" / "train", ["GdFP_p4eQX0_0.0000_4.5000", "unrelated_1"])
     code, _, err = _main(capsys, *base, "--embeddings", mosei_inputs / "nomatch")
     assert code == 2 and "no embedding matched any of the 1 validation labels" in err
 

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import av
 import datasets
 import numpy as np
 import pytest
@@ -35,7 +36,7 @@ from training.testing.tiny_configs import (
     tiny_fusion_config,
     tiny_trait_config,
 )
-from training.video_datasets import VideoLayoutError, list_videos, share_of_process
+from training.video_datasets import VideoLayoutError, list_split_files, list_videos, share_of_process
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "training" / "extract_embeddings.py"
@@ -52,6 +53,8 @@ BAD_CLIPS = {
     "text": (videos.text_file, "VideoDecodeError", "not a video file"),
     "truncated": (videos.truncated_video, "VideoDecodeError", "truncated"),
     "audio_only": (videos.audio_only_file, "VideoDecodeError", "no video stream"),
+    "photo": (videos.still_image_file, "VideoDecodeError", "it is a still image (JPEG), not a video"),
+    "broken_header": (videos.corrupted_header_video, "VideoDecodeError", "its header is damaged"),
     "faceless": (videos.faceless_video, "NoFaceFoundError", "no detectable face"),
 }
 
@@ -266,12 +269,90 @@ def test_fiv2_folders_accumulate_and_pt_files_match_the_table(tmp_path, clips, t
     assert (out / "train" / "training80_02" / "BBBBBBBBBBB.001.pt").is_file()
 
 
+def remux(source: Path, path: Path) -> Path:
+    """The same H.264 stream in another container (.mov, .mkv, .m4v), packets copied as they are."""
+    with av.open(str(source)) as given, av.open(str(path), "w") as written:
+        stream = written.add_stream_from_template(given.streams.video[0])
+        for packet in given.demux(given.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                written.mux(packet)
+    return path
+
+
+def mpeg4_avi(path: Path) -> Path:
+    """The moving-face frames as MPEG-4 Part 2 in AVI (H.264 with B-frames does not fit AVI)."""
+    with av.open(str(path), "w") as written:
+        stream = written.add_stream("mpeg4", rate=15)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for frame in videos.moving_face_frames():
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                written.mux(packet)
+        for packet in stream.encode():
+            written.mux(packet)
+    return path
+
+
+def webm(path: Path) -> Path:
+    # Written in a fresh process: once decord has decoded a video in this one, its bundled libvpx shadows PyAV's and
+    # the VP8 encoder refuses to open.
+    code = "import sys; from training.testing.videos import webcam_recording; webcam_recording(sys.argv[1])"
+    subprocess.run([sys.executable, "-c", code, str(path)], cwd=REPO, check=True, timeout=120)
+    return path
+
+
+def test_every_container_the_decoders_read_is_extracted_and_other_files_are_logged(
+    tmp_path, clips, tiny_model, capsys
+):
+    base, out = tmp_path / "mosei", tmp_path / "emb"
+    folder = base / "train"
+    place(clips, folder, {"in_mp4": "moving"})
+    remux(clips["moving"], folder / "in_mov.mov")
+    remux(clips["moving"], folder / "in_mkv.MKV")
+    remux(clips["moving"], folder / "in_m4v.m4v")
+    mpeg4_avi(folder / "in_avi.avi")
+    webm(folder / "in_webm.webm")
+    (folder / "notes.txt").write_text("not a video")
+    videos.still_image_file(folder / "cover.jpg")
+    (folder / "README").write_text("about these videos")
+    containers = ["in_avi", "in_m4v", "in_mkv", "in_mov", "in_mp4", "in_webm"]
+    listing = list_split_files("cmu-mosei", base, "train")
+    assert [video.video_id for video in listing.videos] == containers
+    assert [item.path.name for item in listing.skipped] == ["README", "cover.jpg", "notes.txt"]
+
+    assert main(options(tiny_model, base, out)) == 0
+    printed = capsys.readouterr().out
+    assert "cmu-mosei train: 9 files: 6 videos and 3 other file(s), skipped as not videos; 6 embedded now" in printed
+    table = datasets.load_from_disk(str(out / "train")).with_format("numpy")
+    assert list(table["video_id"]) == containers
+    # the same H.264 stream in another container: the same embeddings; re-encoded (AVI, WebM): a face on each frame
+    reference = table[containers.index("in_mp4")]["embeddings"]
+    for row in table:
+        if row["video_id"] in ("in_avi", "in_webm"):
+            assert row["attention_mask"].all()
+        else:
+            np.testing.assert_array_equal(row["embeddings"], reference)
+
+    failures = {record["video_id"]: record for record in read_failures(out / "train")}
+    assert sorted(failures) == ["README", "cover.jpg", "notes.txt"]
+    assert failures["notes.txt"] == {
+        "video_id": "notes.txt", "path": str(folder / "notes.txt"), "error": "NotAVideoFile",
+        "reason": "notes.txt was skipped: not a video file (.txt is not one of .mp4, .m4v, .mov, .mkv, .webm, .avi).",
+        "retry": False,
+    }
+    assert "a file without an extension" in failures["README"]["reason"]
+
+    assert main(options(tiny_model, base, out)) == 0  # a rerun logs them once, not again
+    assert "0 embedded now, 6 done before, 0 skipped now" in capsys.readouterr().out
+    assert len(read_failures(out / "train")) == 3
+
+
 def test_bad_files_are_logged_with_their_reason_and_skipped(tmp_path, clips, tiny_model, capsys):
     base, out = tmp_path / "mosei", tmp_path / "emb"
     place(clips, base / "train", {"good": "moving", **{name: name for name in BAD_CLIPS}})
     assert main(options(tiny_model, base, out, "--chunk_size", 2)) == 0
     printed = capsys.readouterr()
-    assert "Traceback" not in printed.err and "5 skipped now" in printed.out
+    assert "Traceback" not in printed.err and f"{len(BAD_CLIPS)} skipped now" in printed.out
 
     assert datasets.load_from_disk(str(out / "train"))["video_id"] == ["good"]
     failures = {record["video_id"]: record for record in read_failures(out / "train")}
@@ -283,7 +364,7 @@ def test_bad_files_are_logged_with_their_reason_and_skipped(tmp_path, clips, tin
 
     # a rerun does not try them again
     assert main(options(tiny_model, base, out)) == 0
-    assert "0 embedded now, 6 done before, 0 skipped now" in capsys.readouterr().out
+    assert f"0 embedded now, {len(BAD_CLIPS) + 1} done before, 0 skipped now" in capsys.readouterr().out
 
 
 def test_a_killed_run_resumes_to_the_table_of_an_uninterrupted_one(tmp_path, clips, tiny_model, capsys):
@@ -454,7 +535,7 @@ def test_bad_arguments_stop_with_one_sentence(tmp_path, tiny_model, capsys, chan
 def test_a_split_without_videos_is_refused(tmp_path, tiny_model, capsys):
     (tmp_path / "mosei" / "train").mkdir(parents=True)
     assert main(options(tiny_model, tmp_path / "mosei", tmp_path / "emb")) == 2
-    assert "no .mp4 video found in" in capsys.readouterr().err
+    assert "no video file (.mp4, .m4v, .mov, .mkv, .webm, .avi) found in" in capsys.readouterr().err
 
 
 def test_help_names_the_original_arguments(capsys):

@@ -176,17 +176,18 @@ def test_interval_ids_are_parsed_from_the_right():
 
 
 def _segment(video, index, start, end):
-    return MoseiSegment(f"{video}_{index}", video, index, start, end, (1.0, 0, 0, 0, 0, 0, 0))
+    return MoseiSegment(f"{video}_{index}", video, index, start, end, (1.0, 0, 0, 0, 0, 0, 0), csd_row=index)
 
 
-def test_label_index_resolves_all_three_id_forms():
+def test_label_index_matches_intervals_and_checks_index_names_by_clip_length():
     segments = [
         _segment("GdFP_p4eQX0", 0, 0.0, 4.5),
         _segment("GdFP_p4eQX0", 1, 4.5, 9.0),
         _segment("GdFP_p4eQX0", 2, 4.55, 9.05),
         _segment("-3g5yACwYnA", 0, 82.753, 100.555),
     ]
-    index = MoseiLabelIndex(segments)
+    lengths = {"GdFP_p4eQX0_1": 4.52, "GdFP_p4eQX0[2]": 4.5, "GdFP_p4eQX0_0": 12.0}
+    index = MoseiLabelIndex(segments, lengths.get)
     assert index.resolve("GdFP_p4eQX0_1").video_id == "GdFP_p4eQX0_1"
     assert index.resolve("GdFP_p4eQX0[2]").video_id == "GdFP_p4eQX0_2"
     # The original project's names drift by hundredths of a second from the .csd intervals.
@@ -197,6 +198,50 @@ def test_label_index_resolves_all_three_id_forms():
     assert index.resolve("-3g5yACwYnA_82.9000_100.5550") is None  # 0.147 s away
     assert index.resolve("GdFP_p4eQX0[7]") is None
     assert index.resolve("unknown_0") is None
+    # An index name whose clip is 12 s long cannot be the 4.5 s segment it points to.
+    with pytest.raises(MoseiLabelError, match=r"'GdFP_p4eQX0_0' lasts 12.00 s, but segment 0 in time order"):
+        index.resolve("GdFP_p4eQX0_0")
+    # Without the clip's length an index name is refused, with the way out named.
+    with pytest.raises(MoseiLabelError, match=r"--mosei_clips.*<video>_<start>_<end>"):
+        MoseiLabelIndex(segments).resolve("GdFP_p4eQX0_1")
+
+
+def test_csd_rows_out_of_time_order_get_their_own_labels(tmp_path):
+    # The SDK's file holds one video's segments as 56.85 s, 29.76 s, 42.15 s: not in time order.
+    rows = [
+        (56.85, 60.85, {"happy": 1.0}),  # 4.0 s
+        (29.76, 36.76, {"sad": 2.0}),  # 7.0 s
+        (42.15, 52.15, {"fear": 1.0}),  # 10.0 s
+    ]
+    segments = read_mosei_csd(write_csd(tmp_path / "labels.csd", {"zz_vid": rows}))
+    # Canonical ids count segments in time order, as segment files are numbered.
+    assert [(s.video_id, s.start, s.csd_row) for s in segments] == [
+        ("zz_vid_0", 29.76, 1), ("zz_vid_1", 42.15, 2), ("zz_vid_2", 56.85, 0),
+    ]
+    assert segments[0].emotions[_index("sadness")] == 1.0
+    lengths = {"zz_vid_0": 7.0, "zz_vid_1": 10.0, "zz_vid_2": 4.0, "zz_vid[0]": 4.0, "zz_vid[1]": 10.0}
+    index = MoseiLabelIndex(segments, lengths.get)
+    # Each segment file gets its own segment's label, not the one in the same .csd row.
+    assert index.resolve("zz_vid_0").emotions[_index("sadness")] == 1.0
+    assert index.resolve("zz_vid_1").emotions[_index("fear")] == 1.0
+    assert index.resolve("zz_vid_2").emotions[_index("happiness")] == 1.0
+    assert index.resolve("zz_vid_29.7600_36.7600").emotions[_index("sadness")] == 1.0
+    assert index.resolve("zz_vid[0]").emotions[_index("happiness")] == 1.0  # the SDK's name: the .csd's row
+    # A clip numbered by .csd row (10 s, row 1 is 7 s) is refused instead of taking another segment's label.
+    with pytest.raises(MoseiLabelError, match=r"'zz_vid\[1\]' lasts 10.00 s, but .csd row 1 of 'zz_vid' spans"):
+        index.resolve("zz_vid[1]")
+
+
+def test_clip_lengths_are_read_from_the_clip_files(tmp_path):
+    from tests.training.label_files import write_clip
+    from training.mosei_labels import clip_lengths
+
+    write_clip(tmp_path / "clips" / "sub" / "zz_vid_0.mp4", seconds=2.0)
+    seconds = clip_lengths(tmp_path / "clips")
+    assert seconds("zz_vid_0") == pytest.approx(2.0, abs=0.15)
+    assert seconds("zz_vid_1") is None
+    with pytest.raises(MoseiLabelError, match="no such folder"):
+        clip_lengths(tmp_path / "missing")
 
 
 def test_validation_hold_out_is_deterministic_grouped_and_about_ten_percent():

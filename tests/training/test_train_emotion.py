@@ -1,7 +1,6 @@
 """train_emotion.py: class weights from the training split, and a run under `accelerate launch` whose saved model
 clearly beats the class prior on held-out clips, with TensorBoard logs and eval_results.json."""
 
-import argparse
 import json
 
 import numpy as np
@@ -16,7 +15,7 @@ from training.metrics import emotion_metrics, emotion_metrics_from_logits, emoti
 from training.testing.synthetic import make_table, save_table
 from training.testing.tiny_configs import tiny_emotion_config
 from training.train_emotion import class_weights_from_frequencies, parse_class_weights
-from training.trainer_setup import EVAL_RESULTS
+from training.trainer_setup import EVAL_RESULTS, TrainingInputError
 
 
 def test_class_weights_are_inverse_presence_frequencies_with_mean_one():
@@ -44,7 +43,7 @@ def test_class_weight_option_accepts_modes_or_seven_numbers():
     assert parse_class_weights("auto") == "auto"
     assert parse_class_weights("3,10,13,20,2,15,18") == [3.0, 10.0, 13.0, 20.0, 2.0, 15.0, 18.0]
     for bad in ("1,2,3", "a,b,c,d,e,f,g", "1,1,1,1,1,1,-1"):
-        with pytest.raises(argparse.ArgumentTypeError):
+        with pytest.raises(TrainingInputError):
             parse_class_weights(bad)
 
 

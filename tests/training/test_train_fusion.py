@@ -83,8 +83,8 @@ def fusion_arguments(root: Path, output_dir: Path, *extra: str) -> list[str]:
 
 def test_frozen_parts_stay_in_eval_mode_and_batches_hold_one_table(trained_parts, tmp_path):
     root, _, _ = trained_parts
-    args = train_fusion.build_parser().parse_args(fusion_arguments(root, tmp_path / "run", "--max_steps", "6"))
-    trainer, _, _, _ = train_fusion.build_trainer(args)
+    args = train_fusion.parse(fusion_arguments(root, tmp_path / "run", "--max_steps", "6"))
+    trainer = train_fusion.build_trainer(*args).trainer
     model: FaceFusionModel = trainer.model
     frozen_before = {name: value.clone() for name, value in model.emotion_model.state_dict().items()}
     modes, batches = [], []

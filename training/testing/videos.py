@@ -46,11 +46,15 @@ __all__ = [
     "red_background_face_video",
     "render_frames",
     "rotated_face_video",
+    "corrupted_header_video",
     "single_frame_video",
+    "still_image_file",
     "text_file",
     "truncated_video",
     "two_faces_video",
     "upright_face_frames",
+    "variable_frame_rate_times",
+    "variable_frame_rate_video",
     "webcam_frame_times",
     "webcam_recording",
     "write_video",
@@ -148,6 +152,41 @@ def webcam_recording(path: PathLike, size: tuple[int, int] = (320, 240), seconds
         for frame, milliseconds in zip(moving_face_frames(size, seconds, fps), times, strict=True):
             picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
             picture.pts, picture.time_base = int(milliseconds), Fraction(1, 1000)
+            for packet in stream.encode(picture):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return Path(path)
+
+
+def variable_frame_rate_times() -> np.ndarray:
+    """When each frame of ``variable_frame_rate_video`` is shown (s): 2 s at 30 fps, then 4 s at 5 fps (80 frames)."""
+    return np.concatenate([np.arange(60) / 30, 2 + np.arange(20) / 5])
+
+
+def variable_frame_rate_frame(t: float, size: tuple[int, int] = (320, 240)) -> np.ndarray:
+    """The frame of ``variable_frame_rate_video`` shown at ``t`` seconds: the astronaut's head where
+    ``moving_face_position`` puts it at ``t / 6`` of the way."""
+    canvas = np.empty((size[1], size[0], 3), np.uint8)
+    canvas[:] = GREY
+    paste(canvas, astronaut_head(), *moving_face_position(t / 6, size))
+    return canvas
+
+
+def variable_frame_rate_video(path: PathLike, size: tuple[int, int] = (320, 240)) -> Path:
+    """A phone-like variable frame rate: 2 s at 30 fps, then 4 s at 5 fps, written with explicit timestamps.
+
+    The head moves across the 6 s at a steady speed, so each frame shows where it was at its own time.
+    """
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 90000)
+        stream.options = {"crf": "23", "preset": "veryfast"}
+        for seconds in variable_frame_rate_times():
+            picture = av.VideoFrame.from_ndarray(variable_frame_rate_frame(seconds, size), format="rgb24")
+            picture.pts, picture.time_base = round(seconds * 90000), Fraction(1, 90000)
             for packet in stream.encode(picture):
                 container.mux(packet)
         for packet in stream.encode():
@@ -270,6 +309,25 @@ def truncated_video(path: PathLike) -> Path:
     content = source.read_bytes()
     source.unlink()
     Path(path).write_bytes(content[: len(content) // 2])
+    return Path(path)
+
+
+def still_image_file(path: PathLike, image_format: str = "JPEG") -> Path:
+    """The astronaut photo as a still image (JPEG or PNG), whatever the file's extension says."""
+    from PIL import Image
+
+    Image.fromarray(data.astronaut()).save(str(path), format=image_format)
+    return Path(path)
+
+
+def corrupted_header_video(path: PathLike) -> Path:
+    """A real H.264 MP4 whose header (the ``moov`` box, which describes the streams) is overwritten with noise: the
+    container opens, but no stream can be read from it, although all the video data is there."""
+    moving_face_video(path)
+    content = bytearray(Path(path).read_bytes())
+    start = content.find(b"moov") + 8
+    content[start : start + 192] = np.random.default_rng(0).integers(0, 256, 192, dtype=np.uint8).tobytes()
+    Path(path).write_bytes(bytes(content))
     return Path(path)
 
 
