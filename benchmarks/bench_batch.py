@@ -1,11 +1,11 @@
 """The batch command's throughput beside the embedder alone on the same face crops.
 
-`training/analyze_videos.py` runs over N copies of the 720p 15 s benchmark clip (training/testing/videos.py) with the
-production architecture (EmoNeXt-Base, 30 frames; random weights, which do not change speed), in this process, writing
-a JSONL file. Then EmoNeXt alone embeds the same videos' crops (made beforehand, not timed) at the pipeline's precision,
-memory format and batch size. While the embedder works on one video the pipeline prepares the next on another
-thread, so on a CPU `efficiency` (the batch rate over the embedder-only rate) says how much of the front end (decode,
-faces, crop) is left showing.
+`training/analyze_videos.py` runs over N copies of the 720p 15 s benchmark clip (training/testing/videos.py) with
+the production architecture (EmoNeXt-Base, 30 frames; random weights, which do not change speed), in this process,
+writing a JSONL file. Then EmoNeXt alone embeds the same videos' crops (made beforehand, not timed) at the
+pipeline's precision, memory format and batch size. While the embedder works on one video the pipeline prepares the
+next on another thread, so on a CPU `efficiency` (the batch rate over the embedder-only rate) says how much of the
+front end (decode, faces, crop) is left showing. The two are timed alternately, `--repeats` times, medians kept.
 
 Keys written with `--json`: `videos_per_s`, `embedder_videos_per_s`, `efficiency`, `faces_found` (frames with a face,
 summed over the videos), `front_end_s_per_video` (decode, faces and crop on one thread, measured apart) and `machine`.
@@ -63,9 +63,9 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
     pipe = pipeline("face-video-analysis", model=str(model_dir), device=device, precision=precision)
     embedder, processor = pipe.model.embedder, pipe.processor_for(face_detector="haar")
     front_start = time.perf_counter()
-    crops = [processor.extract_faces(str(path))["crops"] for path in sorted(folder.iterdir())]
-    front_end_s = (time.perf_counter() - front_start) / len(crops)
-    pixels = [processor.normalize(c).to(device).contiguous(memory_format=torch.channels_last) for c in crops]
+    crops = processor.extract_faces(str(clip))["crops"]  # every video is a copy of the clip: the same crops
+    front_end_s = time.perf_counter() - front_start
+    pixels = [processor.normalize(crops).to(device).contiguous(memory_format=torch.channels_last)] * args.videos
     synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
     def embed_all() -> float:

@@ -2,9 +2,9 @@
 
 Decoding and detection are timed apart, in CPU time of this process (all its threads: core-seconds, the cost a
 batch job pays per video whatever the parallelism), on the 720p 15 s benchmark clip, and each detection setting also
-counts the faces it finds there and on the tests' real-photo clips (training/testing/videos.py). Every setting runs
-in this one process, alternating, `--repeats` times, and is reported as its median and as a ratio to the processor's
-default: on a machine shared with other work, ratios taken side by side hold better than absolute times.
+counts the faces it finds there and on the tests' real-photo clips (training/testing/videos.py). Every setting runs in
+this one process, alternating, `--repeats` times, and is reported as its median and as a ratio to the first setting
+(the old default): on a machine shared with other work, ratios taken side by side hold better than absolute times.
 
 Settings compared:
 * decoders: decord (default: one thread), decord with its automatic thread count, PyAV (seek per frame, threaded);
@@ -83,8 +83,8 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
     test_clips = {name: write(workdir / f"{name}.mp4") for name, write in TEST_CLIPS.items()}
     base = FaceVideoProcessor(face_detector="haar")
     detectors = {
-        setting: FaceVideoProcessor(face_detector="haar", detection_max_side=setting[0], detect_every=setting[1])
-        for setting in DETECTION_SETTINGS
+        (side, every): FaceVideoProcessor(face_detector="haar", detection_max_side=side, detect_every=every)
+        for side, every in DETECTION_SETTINGS
     }
 
     decode_times: dict[str, list[float]] = {name: [] for name in decoders(base)}

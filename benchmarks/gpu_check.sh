@@ -77,17 +77,17 @@ print(json.dumps(info))
 EOF
 
 if [ "$DRY_RUN" = 1 ]; then
-    size=(--tiny); device=cpu; videos=2; steps=(--steps 2 --warmup 1 --bf16 no); suffix=dryrun; precision=no
+    size=(--tiny); device=cpu; videos=2; naive=1; steps=(--steps 2 --warmup 1 --bf16 no); suffix=dryrun; precision=no
 else
-    size=(); device=cuda; videos=48; steps=(--steps 20 --warmup 3 --bf16 yes); suffix=gpu; precision=bf16
+    size=(); device=cuda; videos=96; naive=4; steps=(--steps 20 --warmup 3 --bf16 yes); suffix=gpu; precision=bf16
 fi
 
 # 1. Extraction (training/extract_embeddings.py, decode workers feeding the GPU) beside the naive loop.
-step extraction 150 "$PYTHON" benchmarks/bench_extract.py "${size[@]}" --videos "$videos" \
+step extraction 150 "$PYTHON" benchmarks/bench_extract.py "${size[@]}" --videos "$videos" --naive_videos "$naive" \
     --json "$RESULTS/bench_extract_${suffix}.json"
 
 # 2. The batch command (training/analyze_videos.py) beside the embedder alone on the same crops.
-step batch 130 "$PYTHON" benchmarks/bench_batch.py "${size[@]}" --device "$device" --videos "$videos" \
+step batch 130 "$PYTHON" benchmarks/bench_batch.py "${size[@]}" --device "$device" --videos "$(( videos / 2 ))" \
     --json "$RESULTS/bench_batch_${suffix}.json"
 
 # 3. Each trainer, a short run under accelerate launch with bf16 mixed precision.

@@ -207,10 +207,8 @@ class RowStore:
 
     def recover(self) -> None:
         """Deletes temporary files of killed writes (call from one process, before any process writes)."""
-        temporary = [
-            *self.folder.glob(f"{TEMP_PREFIX}*"), *self.output.parent.glob(f"{TEMP_PREFIX}{self.output.name}-*")
-        ]
-        for leftover in temporary:
+        output_temporary = self.output.parent.glob(f"{TEMP_PREFIX}{self.output.name}-*")
+        for leftover in [*self.folder.glob(f"{TEMP_PREFIX}*"), *output_temporary]:
             leftover.unlink(missing_ok=True)
 
     def rows(self) -> list[dict[str, Any]]:
