@@ -34,8 +34,8 @@ import torch
 from PIL import Image
 from transformers import Pipeline
 
-from .inference_batching import default_embed_batch_size
 from .face_detection import MIN_PERSON_FACE_FRACTION, MIN_PERSON_FRAMES
+from .inference_batching import default_embed_batch_size
 from .inference_precision import precision_autocast, precision_setting, resolve_precision
 from .processing_face_video import FaceVideoProcessor, VideoDecodeError
 from .video_annotation import frame_emotions, write_annotated_video
@@ -112,8 +112,9 @@ class FaceVideoAnalysisPipeline(Pipeline):
         `timeline` (only with `timeline_window`), `video` (`duration`, `fps`, `width`, `height`,
         `num_frames_sampled`, `faces_found`: the sampled frames the person was seen in (the others add nothing to
         the result), and `frames_repeated` and `frames_missing`: how many samples repeat the previous sample's
-        frame, and how many stand in for a frame the decoder could not give), `detector` ("face_alignment" or "haar": what
-        found the faces), `precision` ("fp32" or "bf16", what the embedder ran at) and `model` (`name_or_path`,
+        frame, and how many stand in for a frame the decoder could not give), `detector` ("face_alignment" or
+        "haar": what found the faces), `precision` ("fp32" or "bf16", what the embedder ran at) and `model`
+        (`name_or_path`,
         `revision`, `embedder_weights_sha256`). With `people="all"`, `people`: one entry per person, most prominent
         first (the first is the person of the top-level result), each with `id`, `emotions`, `traits`, `frames`,
         `frames_seen`, `thumbnail_frame` (the position in `frames` of that person's largest face) and `timeline`
@@ -534,7 +535,8 @@ class FaceVideoAnalysisPipeline(Pipeline):
         probs = model_outputs["emotion_probs"][row].tolist()
         traits = model_outputs["traits"][row].clamp(0.0, 1.0).tolist()
         found = person["face_found"].tolist()
-        sides = [(b[2] - b[0]) * (b[3] - b[1]) if face else -1.0 for b, face in zip(person["boxes"], found)]
+        boxes = person["boxes"]
+        sides = [(b[2] - b[0]) * (b[3] - b[1]) if face else -1.0 for b, face in zip(boxes, found, strict=True)]
         result: dict[str, Any] = {
             "id": person["id"],
             "emotions": sorted(

@@ -116,8 +116,10 @@ def new_result_folder(max_age_s: float = 3600) -> Path:
 
 
 def gallery_items(result: dict[str, Any], folder: Path) -> list[tuple[str, str]]:
-    """The crops the model saw, as image files in `folder`, captioned; frames where the person is not in frame (no crop) are
-    framed in red."""
+    """The crops the model saw, as image files in `folder`, captioned.
+
+    Frames where the person is not in frame (no crop) are framed in red.
+    """
     items = []
     for i, (crop, frame) in enumerate(zip(result.get("face_crops", []), result["frames"], strict=False)):
         caption = f"frame {frame['index']} · {frame['timestamp']:.2f} s"

@@ -37,8 +37,8 @@ def two_people_video(path, size: tuple[int, int] = (320, 240), seconds: float = 
 
     The two are in frame together in the middle fifth; each is alone at one end (see ``two_people_presence``).
     """
-    from training.testing.videos import astronaut_head
     from modeling.video_writing import write_video
+    from training.testing.videos import astronaut_head
 
     width, height = size
     head, other = astronaut_head(), lfw_face(LFW_PEOPLE[0])
