@@ -11,6 +11,9 @@ temporary name and renamed, so a killed run leaves no half-written row), and the
 the end. Run the same command again and every video already in the output, or in those files, is skipped. Under
 `accelerate launch` the videos are split across the processes (one per GPU) and the main process writes the output.
 
+With `--annotate DIR`, each video's annotated H.264 clip (each person's box, id and top emotion over the sampled
+frames) is written to `DIR/<video stem>.annotated.mp4`; videos are then analysed one at a time (no prefetching).
+
 Examples:
 
     python training/analyze_videos.py clips/ --output results.csv --model org/face-fusion
@@ -274,6 +277,24 @@ def call_options(pipe, args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def annotated_path(folder: Path, video: str) -> Path:
+    """Where --annotate writes a video's annotated clip: `<folder>/<video stem>.annotated.mp4`."""
+    return folder / f"{Path(video).stem}.annotated.mp4"
+
+
+def analysed(pipe, videos: list[str], args: argparse.Namespace, options: dict[str, Any]):
+    """`(video, result or exception)` in order: the pipeline's prefetching batch loop, or with --annotate one call per
+    video (an annotated clip is written per call)."""
+    if args.annotate is None:
+        yield from pipe.iter_results(videos, num_workers=args.num_workers, **options)
+        return
+    for video in videos:
+        try:
+            yield video, pipe(video, annotate=annotated_path(args.annotate, video), **options)
+        except Exception as error:  # noqa: BLE001 - as iter_results does: one bad file does not end the run
+            yield video, error
+
+
 def labels(config) -> list[str]:
     return [config.id2label[i] for i in range(len(config.id2label))]
 
@@ -299,6 +320,14 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
     trait_names = labels(pipe.model.config.trait_config)
     names = columns(emotion_labels, trait_names)
     detector = pipe.processor.resolved_face_detector
+    if is_main:
+        print(f"Faces found with {pipe.processor.face_detector_description}.")
+    if args.annotate is not None:
+        try:
+            args.annotate.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            message = f"the --annotate folder {args.annotate} cannot be created ({error.strerror})."
+            raise AnalysisError(message) from None
 
     store = RowStore(args.output)
     if is_main:
@@ -313,7 +342,7 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
     chunk: list[dict[str, Any]] = []
     progress = tqdm(total=len(share), desc="videos", unit="video", disable=not is_main or args.quiet,
                     dynamic_ncols=True)
-    for video, result in pipe.iter_results(share, num_workers=args.num_workers, **options):
+    for video, result in analysed(pipe, share, args, options):
         row = result_row(video, result, emotion_labels, trait_names, detector, precision)
         failed += bool(row["error"])
         chunk.append(row)
@@ -386,6 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "cores up to 8 on a GPU; 0: none).")
     parser.add_argument("--chunk_size", type=_positive, default=16,
                         help="Rows stored together as the run goes: the most work a kill can lose.")
+    parser.add_argument("--annotate", type=Path, metavar="DIR",
+                        help="Also write each video's annotated clip (boxes, ids, top emotion) to "
+                             "DIR/<video stem>.annotated.mp4.")
     parser.add_argument("--cpu", action="store_true", help="Run on the CPU even when a GPU is present.")
     parser.add_argument("--quiet", action="store_true", help="No progress bar.")
     return parser

@@ -207,3 +207,29 @@ def test_bad_arguments_stop_with_one_sentence(tmp_path, model_dir, clip_tree, ca
     error = capsys.readouterr().err.strip()
     assert error.startswith("analyze_videos.py: error: ") and message in error
     assert_one_sentence(error)
+
+
+def test_annotate_writes_each_videos_clip_and_the_detector_is_logged(tmp_path, model_dir, capsys):
+    import av
+
+    from training.testing.photo_faces import two_people_video
+
+    folder = tmp_path / "people"
+    folder.mkdir()
+    two_people_video(folder / "two_people.mp4")
+    videos.text_file(folder / "notes.mp4")
+    annotated = tmp_path / "annotated" / "clips"  # created by the run
+
+    assert run(folder, "--output", tmp_path / "rows.jsonl", "--model", model_dir, "--people", "all",
+               "--annotate", annotated) == 0
+
+    out = capsys.readouterr().out
+    assert "Faces found with OpenCV's Haar cascade" in out, out
+    assert sorted(path.name for path in annotated.iterdir()) == ["two_people.annotated.mp4"], "none for a bad file"
+    with av.open(str(annotated / "two_people.annotated.mp4")) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert (stream.width, stream.height) == (320, 240)
+        assert sum(1 for _ in container.decode(stream)) >= NUM_FRAMES
+    rows = by_video(read(tmp_path / "rows.jsonl"))
+    assert rows["two_people.mp4"]["error"] == "" and "not a video file" in rows["notes.mp4"]["error"]
