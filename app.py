@@ -44,7 +44,9 @@ from webapp.results import (
     gallery_items,
     model_info,
     new_result_folder,
+    people_cards,
     result_json,
+    safe_stem,
     timeline_frame,
     traits_frame,
     traits_text,
@@ -61,7 +63,12 @@ EXAMPLES_DIR = Path(os.environ.get("FACE_FUSION_EXAMPLES_DIR", Path(tempfile.get
 CSS = """
 #untrained-banner { background: #fff4e5; border: 1px solid #f0a020; border-radius: 8px; padding: 4px 12px; }
 #untrained-banner p { color: #5a3b00; }
+.people-cards { display: flex; flex-wrap: wrap; gap: 8px; }
+.person-card { display: flex; gap: 8px; border: 1px solid #ccc; border-radius: 8px; padding: 6px; max-width: 480px; }
 """
+
+
+PEOPLE_CHOICE = "Choose the main person or everyone seen."
 
 
 def build_demo(
@@ -72,17 +79,17 @@ def build_demo(
 ) -> gr.Blocks:
     """The page: video in, Analyze, then emotions, traits, timeline, face gallery and JSON (`/predict`)."""
 
-    def check_upload(video: str | None):
+    def check_upload(video: str | None, people: str = "main"):
         """The Analyze event's validator: a file the page will not analyse gets its one sentence at once, outside
         the queue, and the outputs keep what they showed."""
         problem = upload_problem(video, settings)
-        return gr.validate(problem is None, problem or "")
+        return gr.validate(problem is None, problem or ""), gr.validate(people in ("main", "all"), PEOPLE_CHOICE)
 
-    def run(video: str | None, progress=None) -> tuple[dict, dict]:
+    def run(video: str | None, people: str = "main", progress=None, annotate: str | None = None) -> tuple[dict, dict]:
         """The pipeline's result and its JSON; bad input or a failure raises gr.Error with one sentence."""
         report = (lambda fraction, text: progress(fraction, desc=text)) if progress else None
         try:
-            result = analyze_video(pipe, video, settings, report)
+            result = analyze_video(pipe, video, settings, report, people=people, annotate=annotate)
         except ValueError as error:  # bad input: the one sentence, on the page and to API clients
             raise gr.Error(html.escape(str(error), quote=False), duration=None, print_exception=False) from None
         except Exception as error:
@@ -92,36 +99,44 @@ def build_demo(
         detector = pipe.processor_for(settings.num_frames, settings.face_detector).resolved_face_detector
         return result, result_json(result, detector, loading.embedder_precision(pipe), fallback_reason)
 
-    def analyze(video: str | None, progress=gr.Progress()):
-        """Analyse a video of one person's face: the emotions shown and the apparent personality, with every view of
-        the page (the result JSON, emotion label, trait chart and words, emotion timeline, face crops, JSON file).
+    def analyze(video: str | None, people: str = "main", progress=gr.Progress()):
+        """Analyse a video of a face: the emotions shown and the apparent personality, with every view of the page
+        (the result JSON, emotion label, trait chart and words, emotion timeline, one card per person, the annotated
+        clip, face crops, JSON file).
 
         Args:
-            video: A video file (mp4, webm, mov, mkv or avi) showing one person's face, up to the page's limits.
+            video: A video file (mp4, webm, mov, mkv or avi) showing a person's face, up to the page's limits.
+            people: "main" analyses the most prominent person; "all" also everyone else seen often enough, each
+                with their own card and their own entry in the JSON's `people`.
         """
-        result, data = run(video, progress)
         folder = new_result_folder()
+        annotated = str(folder / f"{safe_stem(video or '')}.annotated.mp4")
+        result, data = run(video, people, progress, annotate=annotated)
         return (
             data,
             emotion_label(result),
             traits_frame(result),
             traits_text(result, untrained=fallback_reason is not None),
             timeline_frame(result),
+            people_cards(result, untrained=fallback_reason is not None),
+            result["annotated_video"],
             gallery_items(result, folder),
             write_json_file(data, video, folder),
         )
 
-    def analyze_json(video: str | None) -> dict:
+    def analyze_json(video: str | None, people: str = "main") -> dict:
         """Analyse a video of one person's face and return only the result JSON: `emotions` (the 7 emotions, label
         to probability, most likely first), `traits` (the 5 apparent-personality traits, OCEAN order, 0 to 1),
         `frames` (each sampled frame's index, time and face box), `timeline` (emotions over the clip), `video`,
-        `model`, `detector` and `precision`. The traits are apparent personality (how viewers would rate the
-        person), not a psychological assessment.
+        `model`, `detector` and `precision`, and with people="all", `people` (each person's own analysis, most
+        prominent first). The traits are apparent personality (how viewers would rate the person), not a
+        psychological assessment.
 
         Args:
-            video: A video file (mp4, webm, mov, mkv or avi) showing one person's face, up to the page's limits.
+            video: A video file (mp4, webm, mov, mkv or avi) showing a person's face, up to the page's limits.
+            people: "main" (the most prominent person) or "all" (everyone seen often enough).
         """
-        return run(video)[1]
+        return run(video, people)[1]
 
     with gr.Blocks(title="face-fusion: emotions and personality from a face video", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(
@@ -135,6 +150,13 @@ def build_demo(
         with gr.Row():
             with gr.Column(scale=1) as input_column:
                 video = gr.Video(sources=["upload", "webcam"], label="Video", elem_id="video-input")
+                people = gr.Radio(
+                    [("Main person", "main"), ("Everyone seen", "all")],
+                    value="main",
+                    label="People",
+                    info="Everyone: each person seen in enough frames gets their own card, most prominent first.",
+                    elem_id="people-option",
+                )
                 button = gr.Button("Analyze", variant="primary")
             with gr.Column(scale=1):
                 emotions = gr.Label(num_top_classes=7, label="Emotions over the whole clip", elem_id="emotions")
@@ -159,6 +181,13 @@ def build_demo(
             label=f"How the emotions move over the clip (sliding window of {settings.timeline_window} frames)",
             elem_id="timeline",
         )
+        people_view = gr.HTML(label="People", elem_id="people-cards")
+        annotated_video = gr.Video(
+            label="Annotated video (each person's box, id and top emotion)",
+            interactive=False,
+            buttons=["download"],
+            elem_id="annotated-video",
+        )
         faces = gr.Gallery(
             label="Face crops the model used (red frame: the person is not in that frame)",
             columns=10,
@@ -168,9 +197,10 @@ def build_demo(
         with gr.Accordion("Full result (JSON)", open=False):
             result = gr.JSON(label="Result", elem_id="result-json")
             download = gr.File(label="Download the result")
-        outputs = [result, emotions, traits, traits_words, timeline, faces, download]
-        button.click(analyze, inputs=[video], outputs=outputs, api_name="predict", validator=check_upload)
-        gr.on([], analyze_json, inputs=[video], outputs=[result], api_name="analyze_json", validator=check_upload)
+        outputs = [result, emotions, traits, traits_words, timeline, people_view, annotated_video, faces, download]
+        button.click(analyze, inputs=[video, people], outputs=outputs, api_name="predict", validator=check_upload)
+        gr.on([], analyze_json, inputs=[video, people], outputs=[result], api_name="analyze_json",
+              validator=check_upload)
         if examples:
             # under the video, now that the outputs a cached example fills exist
             with input_column, examples_cache_for(pipe, settings, fallback_reason):

@@ -22,11 +22,15 @@ def analyze_video(
     path: str,
     settings: Settings,
     progress: Callable[[float, str], Any] | None = None,
+    people: str = "main",
+    annotate: str | None = None,
 ) -> dict[str, Any]:
     """Check the file, then run the pipeline on it with face crops and an emotion timeline.
 
     Args:
         progress: Called as `(fraction of the whole job, what is happening)` at each pipeline stage.
+        people: "main" (the most prominent person) or "all" (everyone seen often and large enough, in `"people"`).
+        annotate: Where to write the annotated H.264 clip (each person's box, id and top emotion), if anywhere.
 
     Raises:
         ValueError: Bad input (the message is the sentence to show).
@@ -39,5 +43,7 @@ def analyze_video(
         face_detector=settings.face_detector,
         timeline_window=settings.timeline_window,
         return_face_crops=True,
+        people=people,
+        **({"annotate": annotate} if annotate else {}),
         progress_callback=lambda stage, fraction: report(fraction, STAGE_TEXT.get(stage, stage)),
     )

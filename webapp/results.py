@@ -9,6 +9,9 @@ images to store under names derived from their content. Gradio copies each file 
 
 from __future__ import annotations
 
+import base64
+import html
+import io
 import json
 import re
 import shutil
@@ -22,6 +25,8 @@ from PIL import Image, ImageDraw, ImageOps
 
 RESULTS_DIR = Path(tempfile.gettempdir()) / "face-fusion-results"
 
+# Images, and the annotated clip's path on the server (the page offers the clip itself): not part of the JSON.
+SERVER_ONLY_KEYS = ("face_crops", "thumbnail", "annotated_video")
 EMOTION_COLORS = {
     "neutral": "#8d8d8d",
     "anger": "#d62728",
@@ -48,7 +53,11 @@ def result_json(
     as a label -> probability mapping (most likely first), and the `detector` and `precision` that made it (the
     pipeline's own values when it reports them). `model.untrained` says whether the numbers come from the untrained
     fallback (then `model.untrained_reason` says why)."""
-    data = {key: value for key, value in result.items() if key != "face_crops"}
+    data = {key: value for key, value in result.items() if key not in SERVER_ONLY_KEYS}
+    if "people" in data:  # each person's crops and thumbnail are images, shown on the page, not JSON
+        data["people"] = [
+            {key: value for key, value in person.items() if key not in SERVER_ONLY_KEYS} for person in data["people"]
+        ]
     data["emotions"] = {item["label"]: item["score"] for item in result["emotions"]}
     data.setdefault("detector", detector)
     data.setdefault("precision", precision)
@@ -132,6 +141,38 @@ def gallery_items(result: dict[str, Any], folder: Path) -> list[tuple[str, str]]
     return items
 
 
+def people_cards(result: dict[str, Any], untrained: bool = False) -> str:
+    """One card per person analysed, most prominent first (HTML): thumbnail, frames seen, emotions and traits.
+
+    With people="main" the result has no `"people"`, and the one card is the main person's.
+    """
+    people = result.get("people") or [{**result, "id": 0, "frames_seen": result["video"]["faces_found"]}]
+    total = len(result["frames"])
+    cards = []
+    for rank, person in enumerate(people):
+        title = "Main person" if rank == 0 else f"Person {rank + 1}"
+        thumbnail = person.get("thumbnail")
+        if thumbnail is None and person.get("face_crops"):
+            found = [i for i, frame in enumerate(person["frames"]) if frame["face_found"]]
+            thumbnail = person["face_crops"][found[0]] if found else None
+        image = f'<img src="{_data_uri(thumbnail)}" alt="{title}" width="96" height="96">' if thumbnail else ""
+        emotions = ", ".join(f"{item['label']} {item['score']:.0%}" for item in person["emotions"][:3])
+        traits = ", ".join(f"{name} {score:.2f}" for name, score in person["traits"].items())
+        note = " (untrained: random numbers)" if untrained else ""
+        cards.append(
+            f'<div class="person-card" data-person-id="{html.escape(str(person["id"]))}">{image}<div>'
+            f"<b>{title}</b> · id {html.escape(str(person['id']))} · seen in {person['frames_seen']} of {total} "
+            f"sampled frames<br>Emotions: {html.escape(emotions)}<br>Traits{note}: {html.escape(traits)}</div></div>"
+        )
+    return '<div class="people-cards">' + "".join(cards) + "</div>"
+
+
+def _data_uri(image: Image.Image) -> str:
+    buffer = io.BytesIO()
+    image.convert("RGB").resize((96, 96)).save(buffer, format="WEBP", quality=85)
+    return "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
 def _mark_no_face(crop: Image.Image) -> Image.Image:
     image = ImageOps.grayscale(crop).convert("RGB").point(lambda v: v // 2 + 64)
     border = max(2, image.width // 16)
@@ -139,10 +180,14 @@ def _mark_no_face(crop: Image.Image) -> Image.Image:
     return image
 
 
+def safe_stem(video_path: str) -> str:
+    """The video's name without its extension, safe as a file name."""
+    return re.sub(r"[^\w.-]+", "_", Path(video_path).stem)[:80] or "video"
+
+
 def write_json_file(data: dict[str, Any], video_path: str, folder: Path) -> str:
     """The result as a downloadable `<video name>.face-fusion.json` in `folder`."""
-    stem = re.sub(r"[^\w.-]+", "_", Path(video_path).stem)[:80] or "video"
-    path = folder / f"{stem}.face-fusion.json"
+    path = folder / f"{safe_stem(video_path)}.face-fusion.json"
     path.write_text(json.dumps(data, indent=2))
     return str(path)
 

@@ -15,6 +15,7 @@ from modeling import FaceFusionModel
 from modeling.processing_face_video import FaceVideoProcessor
 from tests.hub_cache import plant_in_hf_cache
 from training.testing.app_process import AppServer, running_app
+from training.testing.photo_faces import two_people_video
 from training.testing.tiny_configs import IMAGE_SIZE, NUM_FRAMES, tiny_fusion_config
 from training.testing.videos import (
     audio_only_file,
@@ -90,6 +91,7 @@ def videos(tmp_path_factory) -> dict[str, Path]:
         "big_frames": moving_face_video(folder / "big_frames.mp4", size=(640, 480), seconds=1.0),
         "still_image": still_image,
         "bad_header": bad_header,
+        "two_people": two_people_video(folder / "two_people.mp4"),
     }
 
 

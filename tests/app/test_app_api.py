@@ -72,7 +72,9 @@ def assert_json_contract(data: dict) -> None:
 
 
 def test_predict_returns_the_json_contract_and_every_view(client, videos):
-    data, label, traits_plot, traits_text, timeline_plot, gallery, download = predict(client, videos["face"])
+    data, label, traits_plot, traits_text, timeline_plot, cards, annotated, gallery, download = predict(
+        client, videos["face"]
+    )
 
     assert_json_contract(data)
     assert data["model"]["name_or_path"] == MODEL_ID and data["model"]["untrained"] is False
@@ -89,6 +91,45 @@ def test_predict_returns_the_json_contract_and_every_view(client, videos):
     assert len(gallery) == NUM_FRAMES and all(Path(item["image"]).is_file() for item in gallery)
     assert gallery[0]["caption"].startswith(f"frame {data['frames'][0]['index']} ·")
     assert json.loads(Path(download).read_text()) == data
+    assert cards.count('class="person-card"') == 1 and "Main person" in cards, "main: the one person's card"
+    assert "people" not in data and "annotated_video" not in data, "the JSON contract is unchanged"
+    assert_annotated_clip(annotated, data)
+
+
+def assert_annotated_clip(annotated: str, data: dict) -> None:
+    """The page's annotated clip (downloaded by the client): a real H.264 MP4 with the analysed clip's frame size."""
+    import av
+
+    path = Path(annotated)
+    assert path.name.endswith(".annotated.mp4")
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        frame = next(container.decode(stream))
+        assert (frame.width, frame.height) == (data["video"]["width"], data["video"]["height"])
+
+
+def test_people_all_gives_each_person_a_card_and_an_entry_in_the_json(client, videos):
+    data, *_, cards, annotated, gallery, download = client.predict(
+        handle_file(str(videos["two_people"])), "all", api_name="/predict"
+    )
+    people = data["people"]
+    assert len(people) == 2
+    assert [person["frames_seen"] for person in people] == sorted((p["frames_seen"] for p in people), reverse=True)
+    for person in people:
+        assert not {"face_crops", "thumbnail", "annotated_video"} & set(person), "images stay out of the JSON"
+    assert people[0]["emotions"] == [
+        {"label": label, "score": score} for label, score in data["emotions"].items()
+    ], "the first person is the main one"
+    assert cards.count('class="person-card"') == 2
+    ids = re.findall(r'data-person-id="(\d+)"', cards)
+    assert ids == [str(person["id"]) for person in people], "cards in the JSON's order, most prominent first"
+    for person in people:
+        assert f"seen in {person['frames_seen']} of {NUM_FRAMES} sampled frames" in cards
+    assert cards.count("<img src=\"data:image/webp;base64,") == 2, "each card has the person's thumbnail"
+    assert_annotated_clip(annotated, data)
+    assert json.loads(Path(download).read_text()) == data
+    assert client.predict(handle_file(str(videos["two_people"])), "all", api_name="/analyze_json") == data
 
 
 def test_frames_without_a_face_are_marked_in_the_gallery(client, videos):
@@ -283,7 +324,7 @@ def test_importing_the_page_gives_a_module_level_demo_from_the_environment(app, 
     assert app.settings.model == str(tiny_trained_run) and app.pipe.model.name_or_path == str(tiny_trained_run)
     assert app.fallback_reason is None
     predict_fn = next(fn for fn in app.demo.fns.values() if fn.api_name == "predict")
-    assert predict_fn.fn is not None and len(predict_fn.outputs) == 7
+    assert predict_fn.fn is not None and len(predict_fn.outputs) == 9
 
 
 def test_unloadable_model_falls_back_to_the_untrained_architecture_with_a_banner(app, fallback, videos):

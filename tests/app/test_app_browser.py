@@ -188,3 +188,35 @@ def test_webcam_recording_is_analyzed(webcam_analysis):
 
 def test_webcam_recording_is_sampled_across_its_length(webcam_analysis):
     assert len(set(webcam_analysis)) == NUM_FRAMES, webcam_analysis
+
+
+def test_everyone_gets_a_card_and_the_annotated_clip_is_offered(page, videos, artifacts):
+    upload(page, videos["two_people"])
+    page.locator("#video-input video").first.wait_for()
+    page.locator("#people-option").get_by_text("Everyone seen").click()
+    page.get_by_role("button", name="Analyze").click()
+
+    cards = page.locator("#people-cards .person-card")
+    cards.nth(1).wait_for()
+    assert cards.count() == 2, "one card per person in the two-people clip"
+    assert cards.first.get_by_text("Main person").count() == 1, "the most prominent first"
+    assert all("sampled frames" in text for text in cards.all_inner_texts())
+    assert cards.locator("img").count() == 2, "each card shows the person's face"
+    clip = page.locator("#annotated-video video").first
+    clip.wait_for()
+    assert "annotated.mp4" in (clip.get_attribute("src") or "")
+    with page.expect_download() as download:
+        page.locator("#annotated-video").get_by_label("Download").first.click()
+    assert download.value.suggested_filename.endswith(".annotated.mp4")
+    page.screenshot(path=str(artifacts / "app_people.png"), full_page=True)
+
+
+def test_a_photo_in_the_upload_control_is_rejected_visibly(page, videos, artifacts):
+    """The control itself turns a photo away, with a message naming it; it is never dropped without a word, and
+    Analyze then asks for a video (the processor's own sentence is for photos sent through the API)."""
+    upload(page, videos["still_image"])
+    page.get_by_text("Invalid file type: photo.jpg").filter(visible=True).first.wait_for()
+    page.screenshot(path=str(artifacts / "app_photo_upload.png"), full_page=True)
+    assert page.locator("#video-input video").count() == 0, "the photo is not taken as the video"
+    page.get_by_role("button", name="Analyze").click()
+    page.get_by_text("Upload or record a video first").filter(visible=True).first.wait_for()
