@@ -3,7 +3,9 @@
 Each video becomes `num_frames` face crops (FaceVideoProcessor: sampled decode, face detection and tracking, square
 crops), the crops of many videos are embedded together in batches, and the result is one `save_to_disk` table per
 split with the columns `video_id` (the file name without its extension), `embeddings` (T, D) and `attention_mask`
-(T int8, 1 where the face was really detected). `training/build_dataset.py` joins these tables with the labels. Every
+(T int8, 1 where the face was really detected). `training/build_dataset.py` joins these tables with the labels.
+With `--people all` every person seen often and large enough gets a row of their own, keyed
+`<video_id>#<person_id>` (the main person first; person ids are the processor's, unique within a video). Every
 container the decoders read is taken (.mp4 .m4v .mov .mkv .webm .avi, in any case).
 
 The run is resumable: videos are done in chunks, each finished chunk is stored atomically as a shard, and a rerun of
@@ -68,6 +70,7 @@ from training.video_datasets import (
     list_split_files,
     share_of_process,
     split_directory,
+    video_of_row,
 )
 
 PROG = "extract_embeddings.py"
@@ -318,6 +321,7 @@ def extraction_settings(
         "processor": processor_settings,
         "precision": precision,
         "dtype": args.dtype,
+        "people": args.people,  # "all": rows keyed <video_id>#<person_id>; a table without it has one row per video
     }
 
 
@@ -386,7 +390,8 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
     if is_main:
         store.record_settings(settings)
     done, failed = store.finished()
-    pending = [video for video in videos if video.video_id not in done and video.video_id not in failed]
+    done_videos = {video_of_row(row_id) for row_id in done} if args.people == "all" else done
+    pending = [video for video in videos if video.video_id not in done_videos and video.video_id not in failed]
     share = share_of_process(pending, rank, world)
     skipped_records = [skipped_file_record(item, split_folder) for item in listing.skipped]
     accelerator.wait_for_everyone()  # every process has listed the shards before any process writes one
@@ -396,7 +401,7 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
 
     num_workers = default_num_workers(world) if args.num_workers is None else args.num_workers
     loader = torch.utils.data.DataLoader(
-        VideoCropDataset(share, processor),
+        VideoCropDataset(share, processor, args.people),
         batch_size=1,
         collate_fn=keep_items,
         num_workers=num_workers,
@@ -413,7 +418,7 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
     progress = tqdm(total=len(share), desc=f"{args.dataset} {args.split}", unit="video", disable=not is_main)
     with _opencv_single_threaded(num_workers > 0):
         for index, (item,) in enumerate(loader):
-            chunk.append(item)
+            chunk.extend(item.rows())
             for stage, value in item.seconds.items():
                 seconds[stage] += value
             progress.update(1)
@@ -573,6 +578,10 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--face_detector", choices=FACE_DETECTORS, default="auto",
                        help="face_alignment (weights must be in the torch hub cache), haar (OpenCV, always "
                             "available), or auto: face_alignment when its weights are present, else haar.")
+    model.add_argument("--people", choices=("main", "all"), default="main",
+                       help="main: one row per video (its most prominent person); all: one row per person seen in "
+                            "at least 3 sampled frames with a face of at least 5%% of the frame, with the row id "
+                            "<video_id>#<person_id> (main person first).")
     model.add_argument("--num_frames", type=_positive, default=30, help="Frames sampled per video (T).")
     model.add_argument("--dtype", choices=EMBEDDING_DTYPES, default="float16", help="Storage type of the embeddings.")
     model.add_argument("--precision", choices=PRECISIONS, default=None,

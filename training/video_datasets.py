@@ -19,7 +19,7 @@ reason there are none), so a ``DataLoader`` can decode and detect in worker proc
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -185,29 +185,62 @@ class VideoCrops:
     error_type: str | None = None
     retry: bool = False
     seconds: dict[str, float] = field(default_factory=dict)
+    others: list[VideoCrops] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.crops is not None
 
+    def rows(self) -> list[VideoCrops]:
+        """This item, then (with people="all") every other person's, each keyed `<video_id>#<person_id>`."""
+        return [self, *self.others]
 
-def face_crops(processor: FaceVideoProcessor, video: VideoFile) -> VideoCrops:
+
+PERSON_SEPARATOR = "#"  # people="all": a person's row id is <video_id>#<person_id>
+
+
+def person_row_id(video_id: str, person_id: int) -> str:
+    return f"{video_id}{PERSON_SEPARATOR}{person_id}"
+
+
+def video_of_row(row_id: str) -> str:
+    """The video id of a table row: the row id itself, or the part before `#<person_id>` (people="all")."""
+    video_id, separator, person = row_id.rpartition(PERSON_SEPARATOR)
+    return video_id if separator and person.isdigit() else row_id
+
+
+def face_crops(processor: FaceVideoProcessor, video: VideoFile, people: str = "main") -> VideoCrops:
     """Runs the processor's stages on one video and times each (what ``processor(video)`` does, without normalising).
 
-    Crops stay uint8 until they are batched for the model: a quarter of the memory of float pixels.
+    Crops stay uint8 until they are batched for the model: a quarter of the memory of float pixels. With
+    ``people="all"`` every person the processor keeps gets their own item (main person first, the others in
+    ``others``), keyed ``<video_id>#<person_id>``.
 
     Raises:
         FaceVideoError: The video cannot be decoded or shows no face.
     """
     starts = {}
-    faces = processor.extract_faces(video.path, on_stage=lambda stage: starts.setdefault(stage, time.perf_counter()))
+    faces = processor.extract_faces(
+        video.path, people=people, on_stage=lambda stage: starts.setdefault(stage, time.perf_counter())
+    )
     end = time.perf_counter()
     seconds = {
         "decode": starts["faces"] - starts["decode"],
         "detect": starts["crop"] - starts["faces"],
         "crop": end - starts["crop"],
     }
-    return VideoCrops(video, torch.from_numpy(faces["crops"]), faces["face_found"], seconds=seconds)
+    if people == "main":
+        return VideoCrops(video, torch.from_numpy(faces["crops"]), faces["face_found"], seconds=seconds)
+    items = [
+        VideoCrops(
+            replace(video, video_id=person_row_id(video.video_id, person["person_id"])),
+            torch.from_numpy(person["crops"]),
+            person["face_found"],
+        )
+        for person in faces["people"]
+    ]
+    items[0].seconds, items[0].others = seconds, items[1:]
+    return items[0]
 
 
 class VideoCropDataset(torch.utils.data.Dataset):
@@ -216,11 +249,13 @@ class VideoCropDataset(torch.utils.data.Dataset):
     Args:
         videos: The videos, in the order they are to be extracted.
         processor: The face processor (its detector is built lazily in each worker).
+        people: "main" (one row per video) or "all" (one row per person, `<video_id>#<person_id>`).
     """
 
-    def __init__(self, videos: list[VideoFile], processor: FaceVideoProcessor):
+    def __init__(self, videos: list[VideoFile], processor: FaceVideoProcessor, people: str = "main"):
         self.videos = videos
         self.processor = processor
+        self.people = people
 
     def __len__(self) -> int:
         return len(self.videos)
@@ -228,7 +263,7 @@ class VideoCropDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> VideoCrops:
         video = self.videos[index]
         try:
-            return face_crops(self.processor, video)
+            return face_crops(self.processor, video, self.people)
         except FaceVideoError as error:
             return VideoCrops(video, error=str(error), error_type=type(error).__name__)
         except Exception as error:  # noqa: BLE001 - one odd file must not end a run over thousands; it is logged

@@ -578,3 +578,38 @@ def test_accelerate_launch_and_two_processes_give_the_table_of_a_plain_run(tmp_p
     assert "3 embedded now, 0 done before, 1 skipped now" in two.stdout  # the counts of both processes
     assert_same_table(datasets.load_from_disk(str(tmp_path / "two" / "train")), plain)
     assert read_failures(tmp_path / "two" / "train") == read_failures(tmp_path / "plain" / "train")
+
+
+def test_people_all_gives_each_person_a_row_keyed_video_hash_person(tmp_path, clips, tiny_model, capsys):
+    from training.testing.photo_faces import two_people_video
+
+    base, out = tmp_path / "mosei", tmp_path / "emb"
+    place(clips, base / "train", {"vidA_0": "moving"})
+    people_clip = two_people_video(base / "train" / "vidP_0.mp4")
+
+    assert main(options(tiny_model, base, out, "--people", "all", "--chunk_size", 1)) == 0
+    assert "3 embedded now" in capsys.readouterr().out  # rows: one person in vidA_0, two in vidP_0
+
+    processor = FaceVideoProcessor(NUM_FRAMES, IMAGE_SIZE, "haar")
+    people = processor.extract_faces(str(people_clip), people="all")["people"]
+    main_person = processor.extract_faces(str(clips["moving"]), people="all")["people"][0]
+    expected = {f"vidA_0#{main_person['person_id']}": main_person}
+    expected.update({f"vidP_0#{person['person_id']}": person for person in people})
+    assert len(people) == 2
+
+    table = datasets.load_from_disk(str(out / "train"))
+    assert table["video_id"] == sorted(expected)
+    model = EmoNeXtModel.from_pretrained(tiny_model).eval()
+    for row in table.with_format("numpy"):
+        person = expected[row["video_id"]]
+        with torch.inference_mode():
+            embeddings = model(processor.normalize(person["crops"])).pooler_output.numpy()
+        np.testing.assert_allclose(row["embeddings"].astype(np.float32), embeddings, rtol=1e-2, atol=2e-3)
+        np.testing.assert_array_equal(row["attention_mask"], person["face_found"].astype(np.int8))
+    assert json.loads((out / "train" / "extraction.json").read_text())["people"] == "all"
+
+    assert main(options(tiny_model, base, out, "--people", "all")) == 0  # a rerun finds both videos done
+    assert "0 embedded now" in capsys.readouterr().out
+    assert datasets.load_from_disk(str(out / "train"))["video_id"] == table["video_id"]
+    assert main(options(tiny_model, base, out)) == 2, "one row per video cannot resume a table of people"
+    assert "people" in capsys.readouterr().err
