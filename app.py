@@ -90,7 +90,7 @@ def build_demo(
             message = f"The analysis failed unexpectedly ({type(error).__name__}); please try another video."
             raise gr.Error(message, duration=None, print_exception=False) from None
         detector = pipe.processor_for(settings.num_frames, settings.face_detector).resolved_face_detector
-        return result, result_json(result, detector, loading.embedder_precision(pipe))
+        return result, result_json(result, detector, loading.embedder_precision(pipe), fallback_reason)
 
     def analyze(video: str | None, progress=gr.Progress()):
         """Analyse a video of one person's face: the emotions shown and the apparent personality, with every view of
@@ -105,7 +105,7 @@ def build_demo(
             data,
             emotion_label(result),
             traits_frame(result),
-            traits_text(result),
+            traits_text(result, untrained=fallback_reason is not None),
             timeline_frame(result),
             gallery_items(result, folder),
             write_json_file(data, video, folder),
@@ -160,7 +160,7 @@ def build_demo(
             elem_id="timeline",
         )
         faces = gr.Gallery(
-            label="Face crops the model used (red frame: no face found there)",
+            label="Face crops the model used (red frame: the person is not in that frame)",
             columns=10,
             object_fit="contain",
             elem_id="faces",

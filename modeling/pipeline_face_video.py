@@ -34,9 +34,11 @@ import torch
 from PIL import Image
 from transformers import Pipeline
 
+from .face_detection import MIN_PERSON_FACE_FRACTION, MIN_PERSON_FRAMES
 from .inference_batching import default_embed_batch_size
 from .inference_precision import precision_autocast, precision_setting, resolve_precision
 from .processing_face_video import FaceVideoProcessor, VideoDecodeError
+from .video_annotation import frame_emotions, write_annotated_video
 from .weights_fingerprint import weights_fingerprint
 
 logger = logging.getLogger(__name__)
@@ -55,6 +57,7 @@ _PREPROCESS_SHARE = _STAGE_START["embed"]
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
 DOWNLOAD_TIMEOUT_S = 30.0
 ProgressCallback = Callable[[str, float], Any]
+
 _PREFETCH_THREAD = "face-video-prefetch"
 
 
@@ -82,9 +85,18 @@ class FaceVideoAnalysisPipeline(Pipeline):
             `batch_size=` runs several videos through the model together).
         num_frames (`int`, *optional*): Frames sampled from the video (at most the model's `config.num_frames`).
             Defaults to the processor's.
-        face_detector (`str`, *optional*): "auto", "face_alignment" or "haar". Defaults to the processor's.
+        face_detector (`str`, *optional*): "auto", "face_alignment" or "haar". Defaults to the processor's ("auto":
+            face-alignment, its weights fetched on first use; OpenCV's Haar cascade when they cannot be had).
+        people (`str`, *optional*, defaults to "main"): "main" analyses the most prominent person; "all" also
+            analyses every other person seen in at least `min_person_frames` sampled frames with a median face side
+            of at least `min_face_fraction` of the frame's shorter side, each in `"people"`.
+        min_person_frames (`int`, *optional*, defaults to 3): see `people`.
+        min_face_fraction (`float`, *optional*, defaults to 0.05): see `people`.
         timeline_window (`int`, *optional*, defaults to 0): When > 0, adds `"timeline"`: the emotions of every
             window of that many consecutive sampled frames (windows without a face are left out).
+        annotate (`str` or `os.PathLike`, *optional*): Writes an H.264 MP4 there (one video per call): the sampled
+            frames with each analysed person's box, id and current top emotion (from the timeline, computed with a
+            5-frame window if `timeline_window` is not given), and adds `"annotated_video"`: its path.
         return_face_crops (`bool`, *optional*, defaults to False): Adds `"face_crops"`, the PIL crops the model saw
             (not JSON-serialisable).
         precision (`str`, *optional*): "auto", "fp32" or "bf16" for this call. Defaults to the pipeline's.
@@ -98,9 +110,15 @@ class FaceVideoAnalysisPipeline(Pipeline):
         most likely first), `traits` ({name: score in [0, 1]} in OCEAN order), `frames` (per sampled frame: `index`
         in the video, `timestamp` in seconds, face `box` [x1, y1, x2, y2] in pixels or None, `face_found`),
         `timeline` (only with `timeline_window`), `video` (`duration`, `fps`, `width`, `height`,
-        `num_frames_sampled`, `faces_found`, and `frames_repeated` and `frames_missing`: how many samples repeat the
-        previous sample's frame, and how many stand in for a frame the decoder could not give), `precision` ("fp32" or
-        "bf16", what the embedder ran at) and `model` (`name_or_path`, `revision`, `embedder_weights_sha256`).
+        `num_frames_sampled`, `faces_found`: the sampled frames the person was seen in (the others add nothing to
+        the result), and `frames_repeated` and `frames_missing`: how many samples repeat the previous sample's
+        frame, and how many stand in for a frame the decoder could not give), `detector` ("face_alignment" or
+        "haar": what found the faces), `precision` ("fp32" or "bf16", what the embedder ran at) and `model`
+        (`name_or_path`,
+        `revision`, `embedder_weights_sha256`). With `people="all"`, `people`: one entry per person, most prominent
+        first (the first is the person of the top-level result), each with `id`, `emotions`, `traits`, `frames`,
+        `frames_seen`, `thumbnail_frame` (the position in `frames` of that person's largest face) and `timeline`
+        when asked for; with `return_face_crops`, also `face_crops` and `thumbnail` (PIL images).
 
     Raises:
         VideoDecodeError: Missing, empty, non-video, truncated or undownloadable input (message names the file).
@@ -164,8 +182,12 @@ class FaceVideoAnalysisPipeline(Pipeline):
         face_detector: str | None = None,
         timeline_window: int | None = None,
         return_face_crops: bool | None = None,
+        annotate: str | os.PathLike | None = None,
         precision: str | None = None,
         progress_callback: ProgressCallback | None = None,
+        people: str | None = None,
+        min_person_frames: int | None = None,
+        min_face_fraction: float | None = None,
         **unknown,
     ):
         if unknown:
@@ -180,12 +202,29 @@ class FaceVideoAnalysisPipeline(Pipeline):
             preprocess["num_frames"] = int(num_frames)
         if face_detector is not None:
             preprocess["face_detector"] = face_detector
+        if people is not None:
+            if people not in ("main", "all"):
+                raise ValueError(f"people must be 'main' or 'all', not {people!r}.")
+            preprocess["people"] = people
+        if min_person_frames is not None:
+            if not isinstance(min_person_frames, (int, np.integer)) or min_person_frames < 1:
+                raise ValueError(f"min_person_frames must be an integer >= 1, not {min_person_frames!r}.")
+            preprocess["min_person_frames"] = int(min_person_frames)
+        if min_face_fraction is not None:
+            if not isinstance(min_face_fraction, (int, float)) or not 0 <= min_face_fraction <= 1:
+                raise ValueError(f"min_face_fraction must be a number from 0 to 1, not {min_face_fraction!r}.")
+            preprocess["min_face_fraction"] = float(min_face_fraction)
         if timeline_window is not None:
             if not isinstance(timeline_window, (int, np.integer)) or timeline_window < 0:
                 raise ValueError(f"timeline_window must be an integer >= 0, not {timeline_window!r}.")
             forward["timeline_window"] = int(timeline_window)
         if return_face_crops is not None:
             preprocess["return_face_crops"] = postprocess["return_face_crops"] = bool(return_face_crops)
+        if annotate is not None:
+            preprocess["keep_frames"] = True
+            postprocess["annotate"] = os.fspath(annotate)
+            # The current emotion drawn per frame comes from the timeline: one is computed if none was asked for.
+            forward["timeline_window"] = forward.get("timeline_window") or min(5, self.model.config.num_frames)
         if precision is not None:
             forward["precision"] = resolve_precision(precision_setting(precision), self.device)
         if progress_callback is not None:
@@ -265,6 +304,8 @@ class FaceVideoAnalysisPipeline(Pipeline):
         callback = pre.pop("progress_callback", None)  # rescaled per video below, onto the whole list's progress
         fwd.pop("progress_callback", None)
         post.pop("progress_callback", None)
+        if "annotate" in post:
+            raise ValueError("annotate= writes one annotated clip, so it takes one video, not a list.")
         if callback is not None:
             videos = list(videos)
             num_workers = 0
@@ -299,9 +340,15 @@ class FaceVideoAnalysisPipeline(Pipeline):
             first = chunk[0][0]
             chunk_progress = _rescaled(callback, first, len(chunk), total)
             try:
-                outputs = self.forward(_collate([item for _, item in good]), **fwd, progress_callback=chunk_progress)
-                rows = [self.postprocess(_select(outputs, i), **post, progress_callback=chunk_progress)
-                        for i in range(len(good))]
+                items = [item for _, item in good]
+                outputs = self.forward(_collate(items), **fwd, progress_callback=chunk_progress)
+                first_rows = np.cumsum([0] + [len(item["pixel_values"]) for item in items])  # a row per person
+                rows = [
+                    self.postprocess(
+                        _select(outputs, first_rows[i], first_rows[i + 1], i), **post, progress_callback=chunk_progress
+                    )
+                    for i in range(len(good))
+                ]
             except Exception as error:  # noqa: BLE001 - e.g. out of memory: every video of the chunk failed
                 rows = [error] * len(good)
             results = dict(zip((id(item) for _, item in good), rows, strict=True))
@@ -317,8 +364,15 @@ class FaceVideoAnalysisPipeline(Pipeline):
         face_detector: str | None = None,
         return_face_crops: bool = False,
         progress_callback: ProgressCallback | None = None,
+        people: str = "main",
+        min_person_frames: int = MIN_PERSON_FRAMES,
+        min_face_fraction: float = MIN_PERSON_FACE_FRACTION,
+        keep_frames: bool = False,
     ) -> dict[str, Any]:
-        """Decode, find the face, crop and normalise: the processor's stages, one at a time for progress reports."""
+        """Decode, find the faces, crop and normalise: the processor's stages, one at a time for progress reports.
+
+        One batch row per person analysed (the main person first), all of one video.
+        """
         processor = self.processor_for(num_frames, face_detector)
         report = progress_callback or _ignore
 
@@ -327,20 +381,41 @@ class FaceVideoAnalysisPipeline(Pipeline):
                 report(stage, _STAGE_START[stage])
 
         with _local_video(video) as local:
-            faces = processor.extract_faces(local, on_stage=on_stage)
-        crops, found = faces["crops"], faces["face_found"]
+            faces = processor.extract_faces(
+                local,
+                on_stage,
+                people,
+                min_person_frames=min_person_frames,
+                min_face_fraction=min_face_fraction,
+                return_frames=keep_frames,
+            )
+        persons = faces.get("people") or [{"person_id": 0, **faces}]
         info = {
-            "boxes": np.asarray(faces["boxes"], dtype=np.float64),
-            "face_found": np.asarray(found, dtype=bool),
+            "persons": [
+                {
+                    "id": int(person["person_id"]),
+                    "boxes": np.asarray(person["boxes"], dtype=np.float64),
+                    "face_found": np.asarray(person["face_found"], dtype=bool),
+                    **({"face_crops": [Image.fromarray(c) for c in person["crops"]]} if return_face_crops else {}),
+                }
+                for person in persons
+            ],
+            "all_people": people == "all",
+            "detector": faces["detector"],
             "timestamps": np.asarray(faces["timestamps"], dtype=np.float64),
             "frame_indices": np.asarray(faces["frame_indices"], dtype=np.int64),
-            **{key: faces[key] for key in ("fps", "duration", "width", "height", "frames_repeated", "frames_missing")},
+            **{
+                key: faces[key]
+                for key in (
+                    "fps", "duration", "width", "height", "frames_repeated", "frames_missing", "frame_scale",
+                )
+            },
         }
-        if return_face_crops:
-            info["face_crops"] = [Image.fromarray(crop) for crop in crops]
+        if keep_frames:
+            info["frames"] = faces["frames"]
         return {
-            "pixel_values": processor.normalize(crops).unsqueeze(0),
-            "attention_mask": torch.from_numpy(found.astype(np.int64)).unsqueeze(0),
+            "pixel_values": torch.stack([processor.normalize(person["crops"]) for person in persons]),
+            "attention_mask": torch.from_numpy(np.stack([p["face_found"] for p in persons]).astype(np.int64)),
             "info": [info],
         }
 
@@ -406,15 +481,64 @@ class FaceVideoAnalysisPipeline(Pipeline):
         model_outputs: dict[str, Any],
         return_face_crops: bool = False,
         progress_callback: ProgressCallback | None = None,
+        annotate: str | None = None,
     ) -> dict[str, Any]:
-        """Tensors of one video -> the JSON-able result."""
+        """Tensors of one video (one row per person) -> the JSON-able result."""
         info = model_outputs["info"][0]
+        rows = range(len(info["persons"]))
+        analyses = [self._person_result(model_outputs, row, info, return_face_crops) for row in rows]
+        main = analyses[0]
+        result: dict[str, Any] = {key: main[key] for key in ("emotions", "traits", "frames")}
+        if "timeline" in main:
+            result["timeline"] = main["timeline"]
+        result["video"] = {
+            "duration": float(info["duration"]),
+            "fps": float(info["fps"]),
+            "width": int(info["width"]),
+            "height": int(info["height"]),
+            "num_frames_sampled": len(main["frames"]),
+            "faces_found": main["frames_seen"],
+            "frames_repeated": int(info["frames_repeated"]),
+            "frames_missing": int(info["frames_missing"]),
+        }
+        result["detector"] = info["detector"]
+        result["precision"] = model_outputs["precision"][0]
+        result["model"] = {
+            "name_or_path": str(self.model.name_or_path),
+            "revision": self.revision,
+            "embedder_weights_sha256": self.embedder_fingerprint,
+        }
+        if return_face_crops:
+            result["face_crops"] = main["face_crops"]
+        if info["all_people"]:
+            result["people"] = analyses
+        if annotate is not None:
+            result["annotated_video"] = str(self._write_annotated(annotate, info, analyses))
+        if progress_callback is not None:
+            progress_callback("predict", 1.0)
+        return result
+
+    def _write_annotated(self, path: str, info: dict, analyses: list[dict]) -> str:
+        """The annotated H.264 clip of one video (every person analysed, their top emotion per frame)."""
+        timestamps = info["timestamps"].tolist()
+        people = [
+            {**person, "labels": frame_emotions(analysis.get("timeline"), timestamps)}
+            for person, analysis in zip(info["persons"], analyses, strict=True)
+        ]
+        return write_annotated_video(path, info["frames"], people, info["frame_scale"], info["duration"])
+
+    def _person_result(self, model_outputs: dict[str, Any], row: int, info: dict, return_face_crops: bool) -> dict:
+        """One person's emotions, traits, frames (and timeline, crops) from their row of the model outputs."""
+        person = info["persons"][row]
         emotion_labels = _labels(self.model.config.emotion_config)
         trait_labels = _labels(self.model.config.trait_config)
-        probs = model_outputs["emotion_probs"][0].tolist()
-        traits = model_outputs["traits"][0].clamp(0.0, 1.0).tolist()
-        found = info["face_found"].tolist()
+        probs = model_outputs["emotion_probs"][row].tolist()
+        traits = model_outputs["traits"][row].clamp(0.0, 1.0).tolist()
+        found = person["face_found"].tolist()
+        boxes = person["boxes"]
+        sides = [(b[2] - b[0]) * (b[3] - b[1]) if face else -1.0 for b, face in zip(boxes, found, strict=True)]
         result: dict[str, Any] = {
+            "id": person["id"],
             "emotions": sorted(
                 ({"label": label, "score": score} for label, score in zip(emotion_labels, probs, strict=True)),
                 key=lambda item: item["score"],
@@ -429,47 +553,32 @@ class FaceVideoAnalysisPipeline(Pipeline):
                     "face_found": bool(face),
                 }
                 for index, timestamp, box, face in zip(
-                    info["frame_indices"], info["timestamps"], info["boxes"], found, strict=True
+                    info["frame_indices"], info["timestamps"], person["boxes"], found, strict=True
                 )
             ],
+            "frames_seen": int(sum(found)),
+            "thumbnail_frame": int(np.argmax(sides)),
         }
         if "timeline_probs" in model_outputs:
-            window = int(model_outputs["timeline_window"][0])
+            window = int(model_outputs["timeline_window"][row])
             timestamps = info["timestamps"]
             result["timeline"] = [
                 {
                     "timestamp": float(timestamps[start : start + window].mean()),
-                    "emotions": dict(zip(emotion_labels, row, strict=True)),
+                    "emotions": dict(zip(emotion_labels, values, strict=True)),
                 }
-                for start, (row, valid) in enumerate(
+                for start, (values, valid) in enumerate(
                     zip(
-                        model_outputs["timeline_probs"][0].tolist(),
-                        model_outputs["timeline_valid"][0].tolist(),
+                        model_outputs["timeline_probs"][row].tolist(),
+                        model_outputs["timeline_valid"][row].tolist(),
                         strict=True,
                     )
                 )
                 if valid
             ]
-        result["video"] = {
-            "duration": float(info["duration"]),
-            "fps": float(info["fps"]),
-            "width": int(info["width"]),
-            "height": int(info["height"]),
-            "num_frames_sampled": len(found),
-            "faces_found": int(sum(found)),
-            "frames_repeated": int(info["frames_repeated"]),
-            "frames_missing": int(info["frames_missing"]),
-        }
-        result["precision"] = model_outputs["precision"][0]
-        result["model"] = {
-            "name_or_path": str(self.model.name_or_path),
-            "revision": self.revision,
-            "embedder_weights_sha256": self.embedder_fingerprint,
-        }
         if return_face_crops:
-            result["face_crops"] = info["face_crops"]
-        if progress_callback is not None:
-            progress_callback("predict", 1.0)
+            result["face_crops"] = person["face_crops"]
+            result["thumbnail"] = person["face_crops"][result["thumbnail_frame"]]
         return result
 
 
@@ -632,12 +741,12 @@ def _collate(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _select(outputs: dict[str, Any], index: int) -> dict[str, Any]:
-    """Row `index` of a batched forward output, still as a batch of one."""
-    return {
-        key: value[index : index + 1] if isinstance(value, (torch.Tensor, list)) else value
-        for key, value in outputs.items()
-    }
+def _select(outputs: dict[str, Any], first_row: int, stop_row: int, video: int) -> dict[str, Any]:
+    """One video's rows (one per person) of a batched forward output, with that video's `info`."""
+    first_row, stop_row = int(first_row), int(stop_row)
+    selected = {key: value[first_row:stop_row] if torch.is_tensor(value) else value for key, value in outputs.items()}
+    selected["info"] = [outputs["info"][video]]
+    return selected
 
 
 __all__ = [

@@ -296,6 +296,7 @@ class FaceVideoProcessor(ImageProcessingMixin):
         people: Literal["main", "all"] = "main",
         min_person_frames: int = MIN_PERSON_FRAMES,
         min_face_fraction: float = MIN_PERSON_FACE_FRACTION,
+        return_frames: bool = False,
     ) -> dict[str, Any]:
         """Stages 1-4 (decode, detect, level, crop) on one video: everything but the normalisation.
 
@@ -307,6 +308,7 @@ class FaceVideoProcessor(ImageProcessingMixin):
             people: "main" for the main person only; "all" also for everyone ``detect_people`` keeps.
             min_person_frames: With "all", the fewest sampled frames a person must be seen in.
             min_face_fraction: With "all", the smallest median face side, as a fraction of the frame's shorter side.
+            return_frames: Also return the sampled ``frames`` (T, H, W, 3) uint8 RGB, shrunk by ``frame_scale``.
 
         Returns:
             The main person's ``crops`` (T, S, S, 3) uint8 RGB (black where not in frame), ``boxes`` (T, 4) float32
@@ -345,6 +347,8 @@ class FaceVideoProcessor(ImageProcessingMixin):
         result = {**faces[0], "detector": self.resolved_face_detector, "timestamps": timestamps, **meta}
         if people == "all":
             result["people"] = [{"person_id": person_id, **face} for person_id, face in zip(ids, faces, strict=True)]
+        if return_frames:
+            result["frames"] = frames
         return result
 
     def _person_faces(self, frames: np.ndarray, boxes: np.ndarray, found: np.ndarray, frame_scale: float) -> dict:
@@ -417,10 +421,20 @@ class FaceVideoProcessor(ImageProcessingMixin):
         self.detector  # noqa: B018 - resolves "auto"
         return self._detector_fallback
 
+    @property
+    def face_detector_description(self) -> str:
+        """Which detector finds the faces, in words for a log line or the page's model line."""
+        if isinstance(self.detector, FaceAlignmentDetector):
+            boxes = "S3FD" if self.face_alignment_detector == "sfd" else "BlazeFace"
+            return f"face-alignment ({boxes} boxes, FAN landmarks)"
+        if self._detector_fallback:
+            return f"OpenCV's Haar cascade, because {_lower_first(self._detector_fallback.rstrip('.'))}"
+        return "OpenCV's Haar cascade"
+
     def __getstate__(self) -> dict[str, Any]:
         # The built detector (an OpenCV cascade, torch networks) is neither picklable nor worth copying: a copy, or
         # a DataLoader worker, builds its own on first use.
-        return {**self.__dict__, "_detector": None, "_detector_fallback": None}
+        return {**self.__dict__, "_detector": None}
 
 
 def _lower_first(text: str) -> str:

@@ -3,7 +3,8 @@
 decord is the fast sampled decoder; PyAV does the same job (more slowly) where decord has no wheel or refuses the
 file. Only the sampled frames are kept, so an hour-long file costs the memory of ``num_frames`` frames. A live
 recording with no length in its header (a browser's MediaRecorder WebM) has its packets counted first. Bad input
-raises ``VideoDecodeError`` with one sentence naming the file and the reason.
+raises ``VideoDecodeError`` with one sentence naming the file and the reason; a still photo (whatever its extension)
+is refused as such, because one frame is weak evidence for emotions over time and above all for personality traits.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ except ImportError:
 VideoInput = str | os.PathLike | bytes
 # The file extensions taken as videos wherever a folder is read (compared in lower case): the containers both decoders
 # read. Every command that lists video files uses this one tuple.
-VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts")
 
 
 class FaceVideoError(ValueError):
@@ -176,6 +177,7 @@ def _metadata(
         "name": name,
         "source": source,
     }
+
 
 
 def _read_with_decord(
@@ -355,7 +357,11 @@ def _probe(path: str, name: str, source: str) -> None:
         raise VideoDecodeError(f"{name} could not be decoded: {reason}.", source) from error
     if video and (format_name == "image2" or format_name.endswith("_pipe")) and video[0] in _STILL_IMAGE_CODECS:
         kind = _STILL_IMAGE_CODECS[video[0]]
-        raise VideoDecodeError(f"{name} could not be decoded: it is a still image ({kind}), not a video.", source)
+        raise VideoDecodeError(
+            f"{name} could not be decoded: it is a still image ({kind}), not a video, and one frame is too weak "
+            "evidence for emotions over time and for personality traits, so photos are not analysed.",
+            source,
+        )
     if not video and not has_audio and os.path.getsize(path) > _HEADER_ONLY_BYTES:
         reason = "its header is damaged, so no stream can be read from it (the file is corrupted)"
         raise VideoDecodeError(f"{name} could not be decoded: {reason}.", source)

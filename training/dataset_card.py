@@ -83,6 +83,9 @@ def training_table_card(report: dict[str, Any], rows: dict[str, int] | None = No
             "embedding_dim": report["dim"],
             "embedding_dtype": report["embedding_dtype"],
             "embedders": embedders,
+            # what table_provenance reads back once push_to_hub has dropped the description
+            "precision": report.get("precision"),
+            "embedder_weights_sha256": report.get("embedder_weights_sha256"),
         },
     }
     embedder_lines = [
@@ -126,6 +129,15 @@ def training_table_card(report: dict[str, Any], rows: dict[str, int] | None = No
         "",
     ])
     return DatasetCard(f"---\n{DatasetCardData(**metadata).to_yaml()}\n---\n\n{body}")
+
+
+def provenance_from_card(card: DatasetCard | str | os.PathLike) -> dict[str, str | None]:
+    """The precision and embedder fingerprint a table's card declares (see `training.tables.table_provenance`)."""
+    if not isinstance(card, DatasetCard):
+        card = DatasetCard.load(Path(card))
+    section = card.data.to_dict().get(CARD_KEY)
+    section = section if isinstance(section, dict) else {}
+    return {key: section.get(key) for key in ("precision", "embedder_weights_sha256")}
 
 
 def label_names_from_card(card: DatasetCard | str | os.PathLike) -> tuple[str, ...] | None:

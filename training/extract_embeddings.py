@@ -55,7 +55,7 @@ from modeling.inference_batching import default_embed_batch_size
 from modeling.inference_precision import PRECISION_ENV, PRECISIONS, precision_autocast, resolve_precision
 from modeling.processing_face_video import FACE_DETECTORS, FaceVideoProcessor
 from modeling.weights_fingerprint import weights_fingerprint
-from training.cli import ArgumentParser, UserError, first_line, run_cli
+from training.cli import ArgumentParser, UserError, first_line, non_negative_int, positive_int, run_cli
 from training.shards import ShardStore
 from training.tables import EMBEDDING_DTYPES, embedding_features
 from training.video_datasets import (
@@ -154,11 +154,16 @@ def load_embedder(
     return embedder.eval()
 
 
-def make_processor(num_frames: int, image_size: int, face_detector: str, device: str = "cpu") -> FaceVideoProcessor:
-    """The face processor, with "auto" resolved here once (so decode workers do not each warn about it)."""
+def make_processor(
+    num_frames: int, image_size: int, face_detector: str, device: str = "cpu"
+) -> tuple[FaceVideoProcessor, str]:
+    """The face processor, with "auto" resolved here once (fetching face-alignment's weights when missing, so decode
+    workers do not each check the network or warn), and which detector that is, in words for the log."""
     try:
-        resolved = FaceVideoProcessor(num_frames, image_size, face_detector).resolved_face_detector
-        return FaceVideoProcessor(num_frames, image_size, resolved, device=device if resolved != "haar" else "cpu")
+        probe = FaceVideoProcessor(num_frames, image_size, face_detector)
+        resolved = probe.resolved_face_detector
+        processor = FaceVideoProcessor(num_frames, image_size, resolved, device=device if resolved != "haar" else "cpu")
+        return processor, probe.face_detector_description
     except ValueError as error:
         raise ExtractionError(str(error)) from None
 
@@ -360,7 +365,9 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
     split_folder = split_directory(args.dataset, args.base_path, args.split)
     model = load_embedder(args.model, args.revision, args.model_config, args.seed, args.pretrained_backbone)
     model = model.to(device)
-    processor = make_processor(args.num_frames, model.config.image_size, args.face_detector, str(device))
+    processor, detector = make_processor(args.num_frames, model.config.image_size, args.face_detector, str(device))
+    if is_main:
+        print(f"Faces found with {detector}.")
     try:
         precision = resolve_precision(args.precision, device)  # None: $FACE_FUSION_PRECISION, else "auto"
     except ValueError as error:
@@ -513,18 +520,6 @@ def print_summary(summary: dict[str, Any]) -> None:
 # Command line
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -566,7 +561,7 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--face_detector", choices=FACE_DETECTORS, default="auto",
                        help="face_alignment (weights must be in the torch hub cache), haar (OpenCV, always "
                             "available), or auto: face_alignment when its weights are present, else haar.")
-    model.add_argument("--num_frames", type=_positive, default=30, help="Frames sampled per video (T).")
+    model.add_argument("--num_frames", type=positive_int, default=30, help="Frames sampled per video (T).")
     model.add_argument("--dtype", choices=EMBEDDING_DTYPES, default="float16", help="Storage type of the embeddings.")
     model.add_argument("--precision", choices=PRECISIONS, default=None,
                        help="Compute precision: auto is bf16 autocast where the device has native bf16 "
@@ -575,14 +570,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = parser.add_argument_group("speed and resumption")
     run.add_argument(
-        "--batch_size", type=_positive, default=None,
+        "--batch_size", type=positive_int, default=None,
         help="Face crops per forward pass, across videos (default: 160 on a GPU, 8 on the CPU, where small batches "
              "stay in cache). Every pass has exactly this many (the last is padded), so results do not depend on "
              "batch composition.",
     )
-    run.add_argument("--chunk_size", type=_positive, default=32,
+    run.add_argument("--chunk_size", type=positive_int, default=32,
                      help="Videos per shard: the most work a kill can lose.")
-    run.add_argument("--num_workers", type=_non_negative, default=None,
+    run.add_argument("--num_workers", type=non_negative_int, default=None,
                      help="Decode/detect worker processes per process (default: the free cores, at most 8; 0: none).")
     run.add_argument("--cpu", action="store_true", help="Run on the CPU even when a GPU is present.")
     return parser

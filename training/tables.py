@@ -195,7 +195,7 @@ def _load_hub_layout(source: str, card: str | Path) -> DatasetDict:
     import datasets
     from huggingface_hub import DatasetCard
 
-    from training.dataset_card import label_names_from_card
+    from training.dataset_card import label_names_from_card, provenance_from_card
 
     try:
         loaded = datasets.load_dataset(source)
@@ -204,12 +204,15 @@ def _load_hub_layout(source: str, card: str | Path) -> DatasetDict:
             f"{source}: no such folder, and loading it as a Hub dataset failed ({first_line(error)})."
         ) from None
     try:
-        names = label_names_from_card(DatasetCard.load(card, repo_type="dataset") if isinstance(card, str) else card)
+        card = DatasetCard.load(card, repo_type="dataset") if isinstance(card, str) else card
+        names, provenance = label_names_from_card(card), provenance_from_card(card)
     except Exception:  # noqa: BLE001 - no card, or an unreadable one: the table declares no order, as before
-        names = None
-    if names is not None and isinstance(loaded, DatasetDict):
+        names, provenance = None, {}
+    lines = [f"label_names: {', '.join(names)}"] if names is not None else []
+    lines += [f"{key}: {value}" for key, value in provenance.items() if key in PROVENANCE_KEYS and value]
+    if lines and isinstance(loaded, DatasetDict):
         for split in loaded.values():
-            split.info.description = f"{split.info.description or ''}\nlabel_names: {', '.join(names)}".strip()
+            split.info.description = "\n".join([split.info.description or "", *lines]).strip()
     return loaded
 
 

@@ -41,14 +41,20 @@ TRAIT_WORDS = {
 }
 
 
-def result_json(result: dict[str, Any], detector: str, precision: str) -> dict[str, Any]:
+def result_json(
+    result: dict[str, Any], detector: str, precision: str, untrained_reason: str | None = None
+) -> dict[str, Any]:
     """The JSON the page shows and the API returns: the pipeline's result without the crop images, with `emotions`
     as a label -> probability mapping (most likely first), and the `detector` and `precision` that made it (the
-    pipeline's own values when it reports them)."""
+    pipeline's own values when it reports them). `model.untrained` says whether the numbers come from the untrained
+    fallback (then `model.untrained_reason` says why)."""
     data = {key: value for key, value in result.items() if key != "face_crops"}
     data["emotions"] = {item["label"]: item["score"] for item in result["emotions"]}
     data.setdefault("detector", detector)
     data.setdefault("precision", precision)
+    data["model"] = {**result.get("model", {}), "untrained": untrained_reason is not None}
+    if untrained_reason is not None:
+        data["model"]["untrained_reason"] = untrained_reason
     return data
 
 
@@ -61,8 +67,12 @@ def traits_frame(result: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame({"trait": names, "score": list(result["traits"].values())})
 
 
-def traits_text(result: dict[str, Any]) -> str:
-    """One plain-words line per trait: where the score leans and what that means."""
+def traits_text(result: dict[str, Any], untrained: bool = False) -> str:
+    """One plain-words line per trait: where the score leans and what that means; numbers only when `untrained`
+    (random numbers read out in words would sound like a judgment of the person)."""
+    if untrained:
+        lines = [f"- **{name.capitalize()} {score:.2f}**" for name, score in result["traits"].items()]
+        return "\n".join(lines) + "\n\n*No readings: the model is untrained, so these numbers are random.*"
     lines = []
     for name, score in result["traits"].items():
         high, low = TRAIT_WORDS.get(name, ("high", "low"))
@@ -106,14 +116,16 @@ def new_result_folder(max_age_s: float = 3600) -> Path:
 
 
 def gallery_items(result: dict[str, Any], folder: Path) -> list[tuple[str, str]]:
-    """The crops the model saw, as image files in `folder`, captioned; frames where no face was found are dimmed and
-    framed in red."""
+    """The crops the model saw, as image files in `folder`, captioned.
+
+    Frames where the person is not in frame (no crop) are framed in red.
+    """
     items = []
     for i, (crop, frame) in enumerate(zip(result.get("face_crops", []), result["frames"], strict=False)):
         caption = f"frame {frame['index']} · {frame['timestamp']:.2f} s"
         if not frame["face_found"]:
             crop = _mark_no_face(crop)
-            caption += " · no face found (ignored by the model)"
+            caption += " · not in frame (ignored by the model)"
         path = folder / f"face_{i:03d}.webp"
         crop.save(path, quality=90)
         items.append((str(path), caption))
@@ -141,7 +153,6 @@ def model_info(pipe, settings, fallback_reason: str | None, fallback_config: str
     from webapp.upload_checks import minutes
 
     processor = pipe.processor_for(settings.num_frames, settings.face_detector)
-    detector = {"face_alignment": "face-alignment", "haar": "OpenCV's Haar cascade (bundled)"}
     name = f"`{pipe.model.name_or_path}`"
     if fallback_reason:
         name = f"untrained architecture from `{fallback_config}`"
@@ -149,7 +160,7 @@ def model_info(pipe, settings, fallback_reason: str | None, fallback_config: str
     chosen = "" if settings.precision == precision else f" ({settings.precision})"
     return (
         f"**Model:** {name} · {revision} · {precision}{chosen} embedder · "
-        f"faces found with {detector[processor.resolved_face_detector]} · "
+        f"faces found with {processor.face_detector_description} · "
         f"{processor.num_frames} frames per clip · limits: {settings.max_upload_mb:g} MB, "
         f"{minutes(settings.max_duration_s)}, {settings.max_megapixels:g} megapixels per frame"
     )

@@ -75,7 +75,8 @@ def test_predict_returns_the_json_contract_and_every_view(client, videos):
     data, label, traits_plot, traits_text, timeline_plot, gallery, download = predict(client, videos["face"])
 
     assert_json_contract(data)
-    assert data["model"]["name_or_path"] == MODEL_ID
+    assert data["model"]["name_or_path"] == MODEL_ID and data["model"]["untrained"] is False
+    assert data["detector"] == "haar"  # the planted processor's setting
     assert re.fullmatch(r"[0-9a-f]{40}", data["model"]["revision"]), "the planted Hub snapshot's commit"
     assert all(frame["face_found"] for frame in data["frames"]), "the astronaut is on every frame"
     assert (data["detector"], data["precision"]) == ("haar", "fp32"), "the app runs with --precision fp32"
@@ -96,7 +97,7 @@ def test_frames_without_a_face_are_marked_in_the_gallery(client, videos):
     missing = [i for i, frame in enumerate(data["frames"]) if not frame["face_found"]]
     assert missing and len(missing) < NUM_FRAMES
     for i, item in enumerate(gallery):
-        assert ("no face found" in item["caption"]) == (i in missing), item["caption"]
+        assert ("not in frame" in item["caption"]) == (i in missing), item["caption"]
 
 
 # Refused by the upload checks, before the queue: kind -> words the one sentence must contain.
@@ -295,8 +296,11 @@ def test_unloadable_model_falls_back_to_the_untrained_architecture_with_a_banner
     try:
         texts = page_texts(demo.local_url)
         assert "Untrained model: predictions are random" in texts
-        data = predict(Client(demo.local_url, verbose=False), videos["face"])[0]
+        data, _, _, words, *_ = predict(Client(demo.local_url, verbose=False), videos["face"])
         assert_json_contract(data)
+        assert data["model"]["untrained"] is True and data["model"]["untrained_reason"] == reason
+        # The numbers are shown, but no plain-words reading of random numbers.
+        assert "Openness" in words and "leans" not in words and "in between" not in words and "untrained" in words
     finally:
         demo.close()
 

@@ -73,7 +73,8 @@ def test_import_modeling_registers_the_task():
 def test_result_follows_the_output_contract(analyze, videos):
     result = analyze(str(videos["moving"]))
 
-    assert list(result) == ["emotions", "traits", "frames", "video", "precision", "model"]
+    assert list(result) == ["emotions", "traits", "frames", "video", "detector", "precision", "model"]
+    assert result["detector"] == "haar"  # the tiny processor's setting
     assert json.loads(json.dumps(result)) == result  # plain JSON data only
     assert sorted(item["label"] for item in result["emotions"]) == sorted(EMOTIONS)
     scores = [item["score"] for item in result["emotions"]]

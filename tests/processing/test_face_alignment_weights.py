@@ -113,3 +113,21 @@ def test_the_mirror_serves_face_alignments_own_file_names(monkeypatch):
         monkeypatch.setenv(MIRROR_ENV, "http://mirror.example/weights/")
         assert face_alignment_weight_urls(detector) == {n: f"http://mirror.example/weights/{n}" for n in real}
         monkeypatch.delenv(MIRROR_ENV)
+
+
+def test_the_processor_says_which_detector_runs_and_why(weight_files, online, monkeypatch):
+    from modeling.processing_face_video import FaceVideoProcessor
+
+    monkeypatch.setenv(MIRROR_ENV, closed_port_url())
+    with pytest.warns(UserWarning, match="did not answer"):
+        fallback = FaceVideoProcessor(num_frames=2, image_size=32)
+        assert fallback.resolved_face_detector == "haar"
+    assert fallback.face_detector_description.startswith("OpenCV's Haar cascade, because face-alignment's weights")
+    assert "did not answer" in fallback.face_detector_description
+    assert FaceVideoProcessor(face_detector="haar").face_detector_description == "OpenCV's Haar cascade"
+
+    with WeightsServer(weight_files) as server:
+        monkeypatch.setenv(MIRROR_ENV, server.url)
+        fetched = FaceVideoProcessor(num_frames=2, image_size=32)
+        assert fetched.resolved_face_detector == "face_alignment" and fetched.face_detector_fallback is None
+    assert fetched.face_detector_description == "face-alignment (S3FD boxes, FAN landmarks)"

@@ -12,8 +12,8 @@ from modeling.face_detection import (
     find_face_tracks,
     select_face_track,
 )
-from tests.photo_faces import LFW_PEOPLE, compose, lfw_face
 from training.testing import videos
+from training.testing.photo_faces import LFW_PEOPLE, compose, lfw_face
 
 SIZE = (640, 360)
 

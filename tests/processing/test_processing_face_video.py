@@ -33,6 +33,7 @@ from modeling.processing_face_video import (
     VideoDecodeError,
 )
 from modeling.video_decoding import sample_by_time, sample_indices
+from tests.hub_cache import run_clean_python
 from training.testing import videos
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -597,14 +598,10 @@ def test_auto_processor_loads_it_as_remote_code_in_a_clean_process(clips, tmp_pa
     auto_map = json.loads((folder / "preprocessor_config.json").read_text())["auto_map"]
     assert auto_map["AutoProcessor"] == "processing_face_video.FaceVideoProcessor"
 
-    clean_dir = tmp_path / "elsewhere"
-    clean_dir.mkdir()
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(HF_HOME=str(tmp_path / "hf_home"), HF_MODULES_CACHE=str(tmp_path / "modules"), HF_HUB_OFFLINE="1")
+    env = {"HF_HOME": str(tmp_path / "hf_home"), "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
     code = _REMOTE_LOADER.format(folder=str(folder), video=str(clips["moving"]), out=str(tmp_path / "pixels.npy"))
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=clean_dir, env=env, capture_output=True, text=True, timeout=300
-    )
+    # without the project, even where it is installed editable (run_clean_python drops its import hook)
+    result = run_clean_python(code, env=env)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.split("LOADED", 1)[1])
     assert report["class"] == report["image_class"] == "FaceVideoProcessor"

@@ -14,9 +14,15 @@ from fsspec.implementations.local import LocalFileSystem
 from huggingface_hub import DatasetCard
 
 from modeling.configuration_face_transformer import EMOTION_LABELS, TRAIT_LABELS
-from tests.training.test_build_dataset import fiv2_build, mosei_build  # noqa: F401 - the builds under test
+from tests.training.test_build_dataset import (  # noqa: F401 - the builds under test
+    EMBEDDER,
+    fiv2_build,
+    fiv2_inputs,
+    mosei_build,
+    run_cli,
+)
 from training.dataset_card import label_names_from_card
-from training.tables import TableError, label_names_of, load_training_table
+from training.tables import TableError, label_names_of, load_training_table, table_provenance
 
 
 def pushed_repo(table_dir: Path, repo: Path) -> Path:
@@ -81,3 +87,13 @@ def test_a_card_declaring_another_label_order_is_refused(mosei_build, tmp_path):
     with pytest.raises(TableError) as error:
         load_training_table(repo, "emotions")
     assert "disgust" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_precision_and_embedder_survive_push_to_hub_for_the_trainers_records(tmp_path):
+    settings = {"precision": "bf16", "weights_sha256": EMBEDDER}
+    result = run_cli(*fiv2_inputs(tmp_path, {"train": settings, "val": settings, "test": settings}))
+    assert result.returncode == 0, result.stderr
+    repo = pushed_repo(tmp_path / "table", tmp_path / "repo")
+
+    loaded = load_training_table(repo, "traits")  # the description is gone: the card carries them
+    assert table_provenance(loaded) == {"precision": "bf16", "embedder_weights_sha256": EMBEDDER}

@@ -30,3 +30,32 @@ def compose(size: tuple[int, int], people: Sequence[tuple[np.ndarray, tuple[floa
         paste(canvas, image, center, image_height)
     return canvas
 
+
+
+def two_people_video(path, size: tuple[int, int] = (320, 240), seconds: float = 2.0, fps: int = 15):
+    """The astronaut on the left for the first 60% of the clip; an LFW face on the right from 40% to the end.
+
+    The two are in frame together in the middle fifth; each is alone at one end (see ``two_people_presence``).
+    """
+    from modeling.video_writing import write_video
+    from training.testing.videos import astronaut_head
+
+    width, height = size
+    head, other = astronaut_head(), lfw_face(LFW_PEOPLE[0])
+
+    def frame(t: float) -> np.ndarray:
+        people = []
+        astronaut_there, other_there = two_people_presence(t)
+        if astronaut_there:
+            people.append((head, (width * 0.27, height * 0.5), height * 0.7))
+        if other_there:
+            people.append((other, (width * 0.73, height * 0.45), height * 0.5))
+        return compose(size, people)
+
+    count = round(seconds * fps)
+    return write_video(path, (frame(i / max(count - 1, 1)) for i in range(count)), fps)
+
+
+def two_people_presence(t: float) -> tuple[bool, bool]:
+    """Whether the astronaut and the LFW face are in ``two_people_video`` at time fraction ``t`` (0 -> 1)."""
+    return t <= 0.6, t >= 0.4
