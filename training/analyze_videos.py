@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 
 from modeling.inference_precision import PRECISION_ENV, PRECISIONS, resolve_precision
 from modeling.video_decoding import VIDEO_EXTENSIONS
-from training.cli import ArgumentParser, UserError, first_line, run_cli
+from training.cli import ArgumentParser, UserError, first_line, positive_int, run_cli
 from training.shards import TEMP_PREFIX, chunk_name, read_jsonl, write_text_atomically
 from training.video_datasets import share_of_process
 
@@ -379,12 +379,6 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
 # Command line
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
@@ -404,16 +398,16 @@ def build_parser() -> argparse.ArgumentParser:
                              f"BF16 or AMX CPUs), fp32 elsewhere (default: ${PRECISION_ENV}, else auto).")
     parser.add_argument("--people", choices=("main", "all"), default=None,
                         help="Whose faces: the main person (the pipeline's default) or everyone.")
-    parser.add_argument("--num_frames", type=_positive, default=None,
+    parser.add_argument("--num_frames", type=positive_int, default=None,
                         help="Frames sampled per video (default: the model's processor's).")
     parser.add_argument("--face_detector", choices=("auto", "face_alignment", "haar"), default=None,
                         help="Face detector (default: the model's processor's).")
-    parser.add_argument("--batch_size", type=_positive, default=None,
+    parser.add_argument("--batch_size", type=positive_int, default=None,
                         help="Videos whose face crops go through the model together (default 1; more on a GPU).")
     parser.add_argument("--num_workers", type=int, default=None,
                         help="Threads decoding and finding faces ahead of the model (default: 1 on the CPU, the free "
                              "cores up to 8 on a GPU; 0: none).")
-    parser.add_argument("--chunk_size", type=_positive, default=16,
+    parser.add_argument("--chunk_size", type=positive_int, default=16,
                         help="Rows stored together as the run goes: the most work a kill can lose.")
     parser.add_argument("--annotate", type=Path, metavar="DIR",
                         help="Also write each video's annotated clip (boxes, ids, top emotion) to "

@@ -51,6 +51,22 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help).\n")
 
 
+def positive_int(text: str) -> int:
+    """An argparse `type`: a whole number of at least 1 (a usage error otherwise)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse `type`: a whole number of 0 or more (a usage error otherwise)."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
 def first_line(error: BaseException) -> str:
     """The first line of an exception's message without its full stop (its class name when it has no message)."""
     lines = str(error).strip().splitlines()

@@ -57,7 +57,7 @@ from modeling.inference_batching import default_embed_batch_size
 from modeling.inference_precision import PRECISION_ENV, PRECISIONS, precision_autocast, resolve_precision
 from modeling.processing_face_video import FACE_DETECTORS, FaceVideoProcessor
 from modeling.weights_fingerprint import weights_fingerprint
-from training.cli import ArgumentParser, UserError, first_line, run_cli
+from training.cli import ArgumentParser, UserError, first_line, non_negative_int, positive_int, run_cli
 from training.shards import ShardStore
 from training.tables import EMBEDDING_DTYPES, embedding_features
 from training.video_datasets import (
@@ -525,18 +525,6 @@ def print_summary(summary: dict[str, Any]) -> None:
 # Command line
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -582,7 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="main: one row per video (its most prominent person); all: one row per person seen in "
                             "at least 3 sampled frames with a face of at least 5%% of the frame, with the row id "
                             "<video_id>#<person_id> (main person first).")
-    model.add_argument("--num_frames", type=_positive, default=30, help="Frames sampled per video (T).")
+    model.add_argument("--num_frames", type=positive_int, default=30, help="Frames sampled per video (T).")
     model.add_argument("--dtype", choices=EMBEDDING_DTYPES, default="float16", help="Storage type of the embeddings.")
     model.add_argument("--precision", choices=PRECISIONS, default=None,
                        help="Compute precision: auto is bf16 autocast where the device has native bf16 "
@@ -591,14 +579,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = parser.add_argument_group("speed and resumption")
     run.add_argument(
-        "--batch_size", type=_positive, default=None,
+        "--batch_size", type=positive_int, default=None,
         help="Face crops per forward pass, across videos (default: 160 on a GPU, 8 on the CPU, where small batches "
              "stay in cache). Every pass has exactly this many (the last is padded), so results do not depend on "
              "batch composition.",
     )
-    run.add_argument("--chunk_size", type=_positive, default=32,
+    run.add_argument("--chunk_size", type=positive_int, default=32,
                      help="Videos per shard: the most work a kill can lose.")
-    run.add_argument("--num_workers", type=_non_negative, default=None,
+    run.add_argument("--num_workers", type=non_negative_int, default=None,
                      help="Decode/detect worker processes per process (default: the free cores, at most 8; 0: none).")
     run.add_argument("--cpu", action="store_true", help="Run on the CPU even when a GPU is present.")
     return parser

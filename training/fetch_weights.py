@@ -26,6 +26,7 @@ from modeling.face_alignment_weights import (
     face_alignment_checkpoint_dir,
     fetch_face_alignment_weights,
 )
+from modeling.hub_access import hub_reachable
 from training.cli import ArgumentParser, UserError, first_line, print_error
 
 # The model the page serves by default (app.DEFAULT_MODEL; FACE_FUSION_MODEL overrides both).
@@ -34,19 +35,6 @@ DEFAULT_MODEL = "org/face-fusion"
 
 class FetchError(UserError):
     """One weight source that could not be fetched; the message is one sentence."""
-
-
-def hub_reachable(timeout_s: float = 3.0) -> bool:
-    """Whether the Hugging Face Hub answers at all within ``timeout_s`` (the client would retry for ~20 s)."""
-    from huggingface_hub import constants, get_session
-
-    if constants.HF_HUB_OFFLINE:
-        return False
-    try:
-        get_session().head(constants.ENDPOINT, timeout=timeout_s)
-    except Exception:  # noqa: BLE001 - DNS failure, refused, timed out, proxy error: all mean "not now"
-        return False
-    return True
 
 
 def fetch_model(model: str, revision: str | None = None) -> str:

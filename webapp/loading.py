@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import modeling  # registers the Auto classes and the face-video-analysis task
+from modeling.hub_access import hub_reachable
 from modeling.pipeline_face_video import FaceVideoAnalysisPipeline
 from modeling.processing_face_video import FaceVideoProcessor
 from webapp.settings import Settings
@@ -22,23 +23,6 @@ logger = logging.getLogger("face-fusion-app")
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # The untrained architecture used when the configured model cannot be loaded (tests point this at a tiny one).
 FALLBACK_CONFIG = os.environ.get("FACE_FUSION_FALLBACK_CONFIG", str(PROJECT_DIR / "hub_configs" / "face-fusion"))
-
-
-def hub_reachable(timeout_s: float = 3.0) -> bool:
-    """Whether the Hugging Face Hub answers at all within `timeout_s`.
-
-    Asked once before loading a Hub id: on a machine without network the Hub client retries each file for about 25 s
-    before the cache or the fallback is used, and the page would start that much later.
-    """
-    from huggingface_hub import constants, get_session
-
-    if constants.HF_HUB_OFFLINE:
-        return False
-    try:
-        get_session().head(constants.ENDPOINT, timeout=timeout_s)
-    except Exception:  # noqa: BLE001 - DNS failure, refused, timed out, proxy error: all mean "not now"
-        return False
-    return True
 
 
 def load_pipeline(settings: Settings) -> tuple[FaceVideoAnalysisPipeline, str | None]:
