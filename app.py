@@ -68,6 +68,8 @@ CSS = """
 """
 
 
+# The page's outputs, as stored in the examples cache: a cache written for another set of outputs is not reused.
+OUTPUTS_LAYOUT = "json emotions traits words timeline people-cards annotated-video faces download"
 PEOPLE_CHOICE = "Choose the main person or everyone seen."
 
 
@@ -141,7 +143,8 @@ def build_demo(
     with gr.Blocks(title="face-fusion: emotions and personality from a face video", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(
             "# face-fusion\nUpload or record a short video of one person's face, then press **Analyze**: the model "
-            "reads the face in evenly spaced frames and estimates the emotions shown and the apparent personality."
+            "reads the face in evenly spaced frames and estimates the emotions shown and the apparent personality. "
+            "Choose **Everyone seen** to analyse each person in the clip."
         )
         if fallback_reason:
             gr.Markdown(untrained_banner(settings.model, fallback_reason), elem_id="untrained-banner")
@@ -223,7 +226,7 @@ def examples_cache_for(pipe: FaceVideoAnalysisPipeline, settings: Settings, fall
     """Gradio's examples cache in a folder of its own for this model, revision and these settings, so that a page
     started on another model never shows answers stored for the last one."""
     identity = [pipe.model.name_or_path, pipe.revision, fallback_reason is None, loading.embedder_precision(pipe),
-                settings.num_frames, settings.face_detector, settings.timeline_window]
+                settings.num_frames, settings.face_detector, settings.timeline_window, OUTPUTS_LAYOUT]
     key = hashlib.sha256(repr(identity).encode()).hexdigest()[:16]
     before = os.environ.get("GRADIO_EXAMPLES_CACHE")
     os.environ["GRADIO_EXAMPLES_CACHE"] = str(Path(before or ".gradio/cached_examples") / key)
