@@ -22,7 +22,6 @@ Without --model a tiny seeded face-fusion is exported to a temporary folder (sec
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import sys
@@ -34,7 +33,7 @@ from pathlib import Path
 from training.cli import ArgumentParser, run_cli
 from training.testing.app_process import running_app
 
-from machine import describe, machine_info
+from machine import describe, machine_info, report
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROG = "bench_app.py"
@@ -259,10 +258,7 @@ def main(argv: list[str] | None = None) -> dict:
         "overhead_s": server_summary["median_s"] - direct_summary["median_s"],
         "machine": machine_info(),
     }
-    print(table(results))
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(results, indent=2))
-    return results
+    return report(results, table(results), args.json_out)
 
 
 def main_load(args) -> dict:
@@ -284,10 +280,7 @@ def main_load(args) -> dict:
         **measured,
         "machine": machine_info(),
     }
-    print(load_table(results))
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(results, indent=2))
-    return results
+    return report(results, load_table(results), args.json_out)
 
 
 def table(results: dict) -> str:

@@ -39,7 +39,7 @@ from training.cli import ArgumentParser, run_cli
 from training.testing.videos import benchmark_video
 
 from bench_pipeline import build_model_folder
-from machine import describe, machine_info
+from machine import describe, machine_info, report
 
 
 def bench(args: argparse.Namespace, workdir: Path) -> dict:
@@ -152,11 +152,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench_batch_") as workdir:
         results = bench(args, Path(workdir))
-    print(table(results))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
-    return results
+    return report(results, table(results), args.json)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ quick run.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -40,7 +39,7 @@ import torch
 
 from training.cli import ArgumentParser, run_cli
 
-from machine import describe, machine_info
+from machine import describe, machine_info, report
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROG = "bench_extract.py"
@@ -227,10 +226,7 @@ def main(argv: list[str] | None = None) -> dict:
         "speedup_steady_state": ours["loop_videos_per_second"] / naive["videos_per_second"],
         "machine": machine_info(),
     }
-    print(table(results))
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(results, indent=2) + "\n")
-    return results
+    return report(results, table(results), args.json_out)
 
 
 def _video_size(path: Path) -> tuple[int, int]:

@@ -17,7 +17,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ from modeling.processing_face_video import FaceVideoProcessor
 from training.cli import ArgumentParser, run_cli
 from training.testing import videos
 
-from machine import describe, machine_info
+from machine import describe, machine_info, report
 
 # (detection_max_side, detect_every); the first is the processor's default.
 DETECTION_SETTINGS = ((640, 1), (480, 1), (400, 1), (320, 1), (640, 2), (400, 2), (320, 2), (400, 3))
@@ -135,11 +134,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench_front_end_") as workdir:
         results = bench(args, Path(workdir))
-    print(table(results))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
-    return results
+    return report(results, table(results), args.json)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -44,7 +43,7 @@ from training.cli import ArgumentParser, run_cli
 from training.testing.videos import benchmark_video
 
 from bench_extract import naive_video
-from machine import describe, machine_info
+from machine import describe, machine_info, report
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROG = "bench_pipeline.py"
@@ -233,11 +232,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench_pipeline_") as workdir:
         results = bench(args, Path(workdir))
-    print(table(results))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
-    return results
+    return report(results, table(results), args.json)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Every benchmark stores this beside its numbers, since a timing means nothing wit
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 from pathlib import Path
@@ -51,3 +52,13 @@ def describe(info: dict) -> str:
         f"{info['cpu_model']} ({info['usable_cores']} of {info['logical_cores']} cores usable){gpu}; "
         f"Python {info['python']}, torch {info['torch']}"
     )
+
+
+def report(results: dict, printed: str, json_path: str | os.PathLike | None) -> dict:
+    """Prints a benchmark's table and, when asked, writes its figures (machine included) as JSON; returns them."""
+    print(printed)
+    if json_path:
+        json_path = Path(json_path)
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(results, indent=2) + "\n")
+    return results
