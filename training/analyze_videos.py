@@ -1,10 +1,11 @@
-"""Analyse many videos with the face-video-analysis pipeline: one row per video in a JSONL, CSV or Parquet file.
+"""Analyse many videos with the face-video-analysis pipeline: rows per video in a JSONL, CSV or Parquet file.
 
-Inputs are files, folders (searched recursively for videos) and glob patterns. Each row holds the video's path, its
-seven emotion probabilities (`emotion_<label>`), its five trait scores (`trait_<name>`), the face `detector` and the
-`precision` used, the sampled frames with a face (`frames_with_face` of `frames_sampled`) and `error`: empty, or the
-one sentence saying why that video could not be analysed (a bad file never stops the run). The output's extension
-(.jsonl, .csv, .parquet) chooses the format.
+Inputs are files, folders (searched recursively for videos) and glob patterns. Each row holds the video's path, the
+`person` it describes (empty for the main person; with `--people all`, one row per person seen, most prominent
+first, holding the person's id), its seven emotion probabilities (`emotion_<label>`), its five trait scores
+(`trait_<name>`), the face `detector` and the `precision` used, the sampled frames with a face (`frames_with_face`
+of `frames_sampled`) and `error`: empty, or the one sentence saying why that video could not be analysed (a bad file
+never stops the run). The output's extension (.jsonl, .csv, .parquet) chooses the format.
 
 The run is resumable: finished rows are stored in small files beside the output as they come (each written under a
 temporary name and renamed, so a killed run leaves no half-written row), and the output is rewritten from them at
@@ -102,6 +103,7 @@ def columns(emotion_labels: list[str], trait_names: list[str]) -> list[str]:
     """The output's columns, in order."""
     return [
         "video",
+        "person",
         *(f"emotion_{label}" for label in emotion_labels),
         *(f"trait_{name}" for name in trait_names),
         "detector",
@@ -112,24 +114,31 @@ def columns(emotion_labels: list[str], trait_names: list[str]) -> list[str]:
     ]
 
 
-def result_row(video: str, result: dict | BaseException, emotion_labels: list[str], trait_names: list[str],
-               detector: str, precision: str) -> dict[str, Any]:
-    """One output row from a pipeline result, or from the error the video raised."""
+def result_rows(video: str, result: dict | BaseException, emotion_labels: list[str], trait_names: list[str],
+                detector: str, precision: str) -> list[dict[str, Any]]:
+    """The output rows of one video: one for its main person, one per person with `--people all` (most prominent
+    first, `person` holding the person's id), or one holding the error the video raised."""
     row: dict[str, Any] = dict.fromkeys(columns(emotion_labels, trait_names))
     row.update(video=video, detector=detector, precision=precision, error="")
     if isinstance(result, BaseException):
         row["error"] = error_sentence(video, result)
-        return row
-    emotions = {item["label"]: item["score"] for item in result["emotions"]}
-    row.update({f"emotion_{label}": emotions[label] for label in emotion_labels})
-    row.update({f"trait_{name}": result["traits"][name] for name in trait_names})
-    row.update(
-        detector=result.get("detector", detector),
-        precision=result.get("precision", precision),
-        frames_with_face=result["video"]["faces_found"],
-        frames_sampled=result["video"]["num_frames_sampled"],
-    )
-    return row
+        return [row]
+    row.update(detector=result.get("detector", detector), precision=result.get("precision", precision))
+    people = result.get("people") or [
+        {"emotions": result["emotions"], "traits": result["traits"], "frames_seen": result["video"]["faces_found"]}
+    ]
+    rows = []
+    for person in people:
+        emotions = {item["label"]: item["score"] for item in person["emotions"]}
+        rows.append({
+            **row,
+            "person": person.get("id"),
+            **{f"emotion_{label}": emotions[label] for label in emotion_labels},
+            **{f"trait_{name}": person["traits"][name] for name in trait_names},
+            "frames_with_face": person["frames_seen"],
+            "frames_sampled": result["video"]["num_frames_sampled"],
+        })
+    return rows
 
 
 def error_sentence(video: str, error: BaseException) -> str:
@@ -190,7 +199,7 @@ def write_rows(output: Path, rows: list[dict[str, Any]], names: list[str]) -> No
         def kind(name: str):
             if name.startswith(("emotion_", "trait_")):
                 return pa.float64()
-            return pa.int64() if name.startswith("frames_") else pa.string()
+            return pa.int64() if name.startswith("frames_") or name == "person" else pa.string()
 
         schema = pa.schema([(name, kind(name)) for name in names])
         pq.write_table(pa.Table.from_pylist([{n: row.get(n) for n in names} for row in rows], schema=schema), temporary)
@@ -226,11 +235,16 @@ class RowStore:
         write_text_atomically(self.folder / f"{name}.jsonl", "".join(json.dumps(row) + "\n" for row in rows))
 
     def publish(self, names: list[str]) -> int:
-        """Rewrites the output with its old rows and every chunk's (each video once, sorted); returns the row count."""
-        merged: dict[str, dict[str, Any]] = {}
-        for row in [*read_rows(self.output), *self.rows()]:
-            merged.setdefault(video_key(row["video"]), row)
-        rows = [merged[key] for key in sorted(merged)]
+        """Rewrites the output with its old rows and every chunk's (each video's rows once, sorted by video, its
+        people in their order); returns the row count."""
+        merged: dict[str, list[dict[str, Any]]] = {}
+        for source in (read_rows(self.output), *map(read_jsonl, sorted(self.folder.glob("chunk-*.jsonl")))):
+            found: dict[str, list[dict[str, Any]]] = {}
+            for row in source:
+                found.setdefault(video_key(row["video"]), []).append(row)
+            for key, video_rows in found.items():
+                merged.setdefault(key, video_rows)  # a video's rows all come from the first place that has them
+        rows = [row for key in sorted(merged) for row in merged[key]]
         write_rows(self.output, rows, names)
         shutil.rmtree(self.folder, ignore_errors=True)
         return len(rows)
@@ -343,9 +357,9 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
     progress = tqdm(total=len(share), desc="videos", unit="video", disable=not is_main or args.quiet,
                     dynamic_ncols=True)
     for video, result in analysed(pipe, share, args, options):
-        row = result_row(video, result, emotion_labels, trait_names, detector, precision)
-        failed += bool(row["error"])
-        chunk.append(row)
+        rows = result_rows(video, result, emotion_labels, trait_names, detector, precision)
+        failed += bool(rows[0]["error"])
+        chunk.extend(rows)
         if len(chunk) >= args.chunk_size:
             store.write_chunk(chunk)
             chunk = []
@@ -397,7 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Embedder precision: auto is bf16 where the device computes it natively (CUDA, AVX-512 "
                              f"BF16 or AMX CPUs), fp32 elsewhere (default: ${PRECISION_ENV}, else auto).")
     parser.add_argument("--people", choices=("main", "all"), default=None,
-                        help="Whose faces: the main person (the pipeline's default) or everyone.")
+                        help="Whose faces: the main person (the pipeline's default; one row per video) or everyone "
+                             "(one row per person, with their id in the person column).")
     parser.add_argument("--num_frames", type=positive_int, default=None,
                         help="Frames sampled per video (default: the model's processor's).")
     parser.add_argument("--face_detector", choices=("auto", "face_alignment", "haar"), default=None,

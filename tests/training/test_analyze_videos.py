@@ -27,8 +27,8 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "training" / "analyze_videos.py"
 EMOTIONS = ["neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise"]
 TRAITS = ["openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism"]
-COLUMNS = ["video", *(f"emotion_{e}" for e in EMOTIONS), *(f"trait_{t}" for t in TRAITS), "detector", "precision",
-           "frames_with_face", "frames_sampled", "error"]
+COLUMNS = ["video", "person", *(f"emotion_{e}" for e in EMOTIONS), *(f"trait_{t}" for t in TRAITS), "detector",
+           "precision", "frames_with_face", "frames_sampled", "error"]
 
 
 @pytest.fixture(scope="module")
@@ -231,5 +231,13 @@ def test_annotate_writes_each_videos_clip_and_the_detector_is_logged(tmp_path, m
         assert stream.codec_context.name == "h264"
         assert (stream.width, stream.height) == (320, 240)
         assert sum(1 for _ in container.decode(stream)) >= NUM_FRAMES
-    rows = by_video(read(tmp_path / "rows.jsonl"))
-    assert rows["two_people.mp4"]["error"] == "" and "not a video file" in rows["notes.mp4"]["error"]
+    rows = read(tmp_path / "rows.jsonl")
+    assert "not a video file" in by_video(rows)["notes.mp4"]["error"]
+    # --people all: one row per person, most prominent first, each with its own id, scores and frames
+    people = [row for row in rows if Path(row["video"]).name == "two_people.mp4"]
+    assert len(people) == 2 and all(row["error"] == "" for row in people)
+    assert len({row["person"] for row in people}) == 2 and None not in {row["person"] for row in people}
+    assert all(0 < row["frames_with_face"] <= row["frames_sampled"] == NUM_FRAMES for row in people)
+    assert people[0]["frames_with_face"] >= people[1]["frames_with_face"]
+    assert abs(sum(people[0][f"emotion_{e}"] for e in EMOTIONS) - 1) < 1e-4
+    assert [people[0][f"trait_{t}"] for t in TRAITS] != [people[1][f"trait_{t}"] for t in TRAITS]
