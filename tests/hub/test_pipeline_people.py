@@ -57,7 +57,7 @@ def test_each_persons_numbers_are_the_model_on_that_persons_crops_only(analyze, 
         pixels = analyze.processor.normalize(extracted["crops"])[None]
         mask = torch.from_numpy(extracted["face_found"].astype(np.int64))[None]
         with torch.no_grad():
-            expected = analyze.model(pixel_values=pixels, attention_mask=mask).traits[0].clamp(0, 1)
+            expected = analyze.model(pixel_values=pixels, attention_mask=mask).trait_logits[0].clamp(0, 1)
         torch.testing.assert_close(torch.tensor(list(person["traits"].values())), expected, atol=1e-4, rtol=0)
         for frame, box, found in zip(person["frames"], extracted["boxes"], extracted["face_found"], strict=True):
             assert frame["face_found"] == bool(found)
