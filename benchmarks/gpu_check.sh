@@ -7,7 +7,7 @@
 # Each step runs under its own time limit (the sum, with start-up, stays under 8 minutes) and a failed or timed-out
 # step is recorded and the next one still runs. Nothing is downloaded: the models are the production architectures
 # with random weights (speed does not depend on them), faces are found with OpenCV's Haar cascade (face-alignment's
-# weights need the network), and the videos are written by tests/videos.py.
+# weights need the network), and the videos are written by training/testing/videos.py.
 #
 # Environment:
 #   PYTHON   the interpreter that has torch with CUDA (default: python3)
