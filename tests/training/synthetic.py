@@ -5,8 +5,10 @@ The synthetic tables and images they train on are in `training/testing/synthetic
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -64,3 +66,17 @@ class one_torch_thread:
         import torch
 
         torch.set_num_threads(self.previous)
+
+
+def kill_once_stored(command: list[str], env: dict[str, str], watched: Path, pattern: str = "chunk-*") -> None:
+    """Runs `command` and SIGKILLs it as soon as `watched` holds a file matching `pattern` (its first stored work), as
+    a power cut would; fails if the run ended before it could be killed."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not any(watched.glob(pattern)) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL, f"the run ended before it could be killed: {stderr[-500:]}"

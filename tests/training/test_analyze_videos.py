@@ -7,10 +7,8 @@ import csv
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -19,6 +17,7 @@ import torch
 
 from modeling import FaceFusionModel
 from tests.hub.conftest import assert_one_sentence, ensure_task_registered, tiny_processor
+from tests.training.synthetic import kill_once_stored
 from training.analyze_videos import main
 from training.testing import videos
 from training.testing.tiny_configs import NUM_FRAMES, tiny_fusion_config
@@ -142,19 +141,9 @@ def test_a_rerun_skips_what_is_done_and_a_killed_run_resumes(tmp_path, model_dir
     output = tmp_path / "results.jsonl"
     parts = tmp_path / ".results.jsonl.parts"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen(
-        [sys.executable, str(SCRIPT), str(folder), "--output", str(output), "--model", str(model_dir),
-         "--chunk_size", "1", "--precision", "fp32", "--quiet"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not any(parts.glob("chunk-*")) and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        process.send_signal(signal.SIGKILL)
-    finally:
-        _, stderr = process.communicate(timeout=60)
-    assert process.returncode == -signal.SIGKILL, f"the run ended before it could be killed: {stderr[-500:]}"
+    command = [sys.executable, str(SCRIPT), str(folder), "--output", str(output), "--model", str(model_dir),
+               "--chunk_size", "1", "--precision", "fp32", "--quiet"]
+    kill_once_stored(command, env, parts)
     assert not output.exists()
     stored = len(list(parts.glob("chunk-*")))
     assert 1 <= stored < 8

@@ -9,10 +9,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import av
@@ -25,6 +23,7 @@ from modeling import EmoNeXtForImageClassification, EmoNeXtModel, FaceFusionMode
 from modeling.processing_face_video import FaceVideoProcessor
 from modeling.video_decoding import VIDEO_EXTENSIONS
 from tests.hub_cache import plant_in_hf_cache
+from tests.training.synthetic import kill_once_stored
 from training.extract_embeddings import ExtractionError, load_embedder, main, weights_fingerprint
 from training.shards import PUBLISHING_DIR, SHARDS_DIR, ShardStore
 from training.tables import embedding_features
@@ -383,19 +382,8 @@ def test_a_killed_run_resumes_to_the_table_of_an_uninterrupted_one(tmp_path, cli
     shards = killed / "train" / SHARDS_DIR
     plant_in_hf_cache(tiny_model, "face-fusion-tests/tiny-emonext", tmp_path / "hub")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "hub")}
-    process = subprocess.Popen(
-        [sys.executable, str(SCRIPT),
-         *options("face-fusion-tests/tiny-emonext", base, killed, "--chunk_size", 1)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not any(shards.glob("chunk-*")) and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        process.send_signal(signal.SIGKILL)
-    finally:
-        _, stderr = process.communicate(timeout=60)
-    assert process.returncode == -signal.SIGKILL, f"the run ended before it could be killed: {stderr[-500:]}"
+    command = [sys.executable, str(SCRIPT), *options("face-fusion-tests/tiny-emonext", base, killed, "--chunk_size", 1)]
+    kill_once_stored(command, env, shards)
     assert any(shards.glob("chunk-*")) and not (killed / "train" / "state.json").exists()
     assert len(list(shards.glob("chunk-*"))) < len(names) + 1  # killed part-way, not after the last shard
     # what a kill during a shard write leaves behind: a temporary folder, which must not count as done
