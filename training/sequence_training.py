@@ -57,16 +57,18 @@ def sequence_recipe(
     return defaults
 
 
+def architecture_field(default: str = ""):
+    """The `model_config` option: each task's dataclass names its own production architecture as the default."""
+    help_text = "Architecture: a folder with config.json, a JSON file or a Hub id. embedding_dim and max_frames are "
+    return field(default=default, metadata={"help": help_text + "taken from the table."})
+
+
 @dataclass
 class SequenceArguments:
     """The table and the architecture of a face-sequence model."""
 
     dataset: str = field(metadata={"help": "Training table: a DatasetDict folder (save_to_disk) or a Hub dataset id."})
-    model_config: str = field(
-        default="",
-        metadata={"help": "Architecture: a folder with config.json, a JSON file or a Hub id. embedding_dim and "
-                          "max_frames are taken from the table."},
-    )
+    model_config: str = architecture_field()
     num_hidden_layers: int | None = field(default=None, metadata={"help": "Override the number of encoder layers."})
     hidden_dropout_prob: float | None = field(default=None, metadata={"help": "Override the dropout."})
 

@@ -47,6 +47,7 @@ from modeling import EMOTION_LABELS, EmotionTransformerConfig, EmotionTransforme
 from training.sequence_training import (
     SequenceArguments,
     SequenceTask,
+    architecture_field,
     label_matrix,
     sequence_recipe,
     train_sequence_model,
@@ -65,11 +66,7 @@ ORIGINAL_CLASS_WEIGHTS = (3.0, 10.0, 13.0, 20.0, 2.0, 15.0, 18.0)
 class EmotionArguments(SequenceArguments):
     """The table, the architecture and the class weights of the emotion transformer."""
 
-    model_config: str = field(
-        default=DEFAULT_CONFIG,
-        metadata={"help": "Architecture: a folder with config.json, a JSON file or a Hub id. embedding_dim and "
-                          "max_frames are taken from the table."},
-    )
+    model_config: str = architecture_field(DEFAULT_CONFIG)
     class_weights: str = field(
         default="auto",
         metadata={"help": "Weights of the KL loss per emotion: auto (from the training split), config, uniform, "

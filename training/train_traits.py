@@ -21,13 +21,14 @@ Examples:
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from modeling import TraitTransformerModel
 from training.sequence_training import (
     SequenceArguments,
     SequenceTask,
+    architecture_field,
     sequence_recipe,
     train_sequence_model,
 )
@@ -47,11 +48,7 @@ DEFAULT_CONFIG = str(HUB_CONFIGS / "fiv2-trait-transformer")
 class TraitArguments(SequenceArguments):
     """The table and the architecture of the trait transformer."""
 
-    model_config: str = field(
-        default=DEFAULT_CONFIG,
-        metadata={"help": "Architecture: a folder with config.json, a JSON file or a Hub id. embedding_dim and "
-                          "max_frames are taken from the table."},
-    )
+    model_config: str = architecture_field(DEFAULT_CONFIG)
 
 
 def recipe_defaults(recipe: str) -> dict:
