@@ -1,10 +1,17 @@
-"""Face detection on every k-th sampled frame, with the frames between filled in from their detected neighbours.
+"""Face detection on every k-th sampled frame, with the frames between checked cheaply near their neighbours' faces.
 
 Detection is the front end's most expensive step after decoding. Sampled frames of a talking head rarely differ
-much, so the detector runs on every ``every``-th frame (and the last); a frame between two detected frames takes
-boxes interpolated between them when both neighbours show the same faces (as many, each overlapping its partner).
-Anywhere else (a face appears, leaves, or moves too far) the frames between are detected as well, so no face a full
-detection would find is lost to the schedule.
+much, so the detector runs on every ``every``-th frame (and the last). A frame between two detected frames that show
+the same faces (as many, each overlapping its partner) expects each face where the two boxes interpolate to; the
+detector then looks only at a small square around each expected box (``CONFIRM_REACH`` x its side, shrunk to
+``CONFIRM_SIDE`` px: a few percent of a full detection) and the frame takes the boxes it finds there, real
+detections. Anywhere else (a face appears, leaves, moves too far, or is not found again where expected) the frame is
+detected in full, so no face a full detection would find is lost to the schedule, and a person gone for a moment
+between two detected frames is not filled in.
+
+With ``every`` = 3, any three consecutive sampled frames hold a detected one, so a person seen on the
+``MIN_PERSON_FRAMES`` = 3 consecutive frames that ``people="all"`` asks for at least is always met by a full
+detection; a face shown on fewer frames between two detected frames that do not show it can be missed.
 """
 
 from __future__ import annotations
@@ -12,23 +19,38 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from itertools import pairwise
 
+import cv2
 import numpy as np
 
 from .face_detection import box_iou
 
-# Two boxes on neighbouring detected frames are the same face when they overlap at least this much.
+# Two boxes on neighbouring detected frames are taken for the same face when they overlap at least this much: loose,
+# because every face expected between them is looked for again (a wrong pairing costs a whole-frame detection, not a
+# wrong box), and a face moving a third of its width per sampled frame still pairs across three frames.
+PAIR_IOU = 0.3
+# A box found near an expected face confirms it when it overlaps the expected box at least this much.
 SAME_FACE_IOU = 0.5
+# The square searched around an expected face: this many times the face's side, centred on it (the face may move a
+# half side off its interpolated place), resized to this many pixels (the face then spans about 48 px, twice Haar's
+# 24 px window, and one detector batch can hold every square).
+CONFIRM_REACH = 2.0
+CONFIRM_SIDE = 96
 
 Detect = Callable[[Sequence[np.ndarray]], list[np.ndarray]]
+DetectSized = Callable[[list[np.ndarray], float], list[np.ndarray]]
 
 
-def detect_sparsely(detect: Detect, frames: Sequence[np.ndarray], every: int) -> list[np.ndarray]:
-    """``detect(frames)``'s answer, running ``detect`` on about one frame in ``every``.
+def detect_sparsely(
+    detect: Detect, frames: Sequence[np.ndarray], every: int, detect_sized: DetectSized | None = None
+) -> list[np.ndarray]:
+    """``detect(frames)``'s answer, running ``detect`` on about one frame in ``every`` and on small squares.
 
     Args:
         detect: A detector's ``detect``: frames in, one (k, 5) array [x1, y1, x2, y2, score] per frame out.
         frames: The sampled frames, (T, H, W, 3) uint8 RGB (an array or a list).
         every: Detect on every ``every``-th frame; 1 detects on all.
+        detect_sized: A detector's ``detect_sized``: the ``CONFIRM_SIDE`` squares around expected faces and the
+            face side expected in them in, boxes out as ``detect``'s. Without it, ``detect`` gets the squares.
 
     Returns:
         One (k, 5) float64 array per frame.
@@ -40,7 +62,7 @@ def detect_sparsely(detect: Detect, frames: Sequence[np.ndarray], every: int) ->
     found: list[np.ndarray | None] = [None] * count
     for t, boxes in zip(keys, detect([frames[t] for t in keys]), strict=True):
         found[t] = boxes
-    undecided = []
+    undecided, expected = [], {}
     for a, b in pairwise(keys):
         pairs = _same_faces(found[a], found[b])
         for t in range(a + 1, b):
@@ -48,11 +70,62 @@ def detect_sparsely(detect: Detect, frames: Sequence[np.ndarray], every: int) ->
                 undecided.append(t)
             else:
                 weight = (t - a) / (b - a)
-                found[t] = np.array([_between(first, second, weight) for first, second in pairs]).reshape(-1, 5)
+                expected[t] = np.array([_between(first, second, weight) for first, second in pairs]).reshape(-1, 5)
+    if detect_sized is None:
+        detect_sized = lambda images, face_side: detect(images)  # noqa: E731
+    for t, boxes in _confirm(detect_sized, frames, expected).items():
+        if boxes is None:
+            undecided.append(t)
+        else:
+            found[t] = boxes
     if undecided:
+        undecided.sort()
         for t, boxes in zip(undecided, detect([frames[t] for t in undecided]), strict=True):
             found[t] = boxes
     return found
+
+
+def _confirm(detect_sized: DetectSized, frames: Sequence[np.ndarray], expected: dict[int, np.ndarray]) -> dict:
+    """Frame -> the boxes found again near each of its expected faces, or None when any of them is not found.
+
+    All squares go to ``detect_sized`` in one call (one batch for a detector that batches).
+    """
+    squares, places = [], []
+    for t, boxes in expected.items():
+        for i, box in enumerate(boxes):
+            square, origin, scale = _square_around(frames[t], box)
+            squares.append(square)
+            places.append((t, i, origin, scale))
+    confirmed: dict[int, list | None] = {t: [None] * len(boxes) for t, boxes in expected.items()}
+    answers = detect_sized(squares, CONFIRM_SIDE / CONFIRM_REACH) if squares else []
+    for (t, i, origin, scale), hits in zip(places, answers, strict=True):
+        if confirmed[t] is None:
+            continue
+        hits = np.asarray(hits, np.float64).reshape(-1, 5).copy()
+        hits[:, :4] = hits[:, :4] / scale + np.tile(origin, 2)
+        overlaps = [box_iou(hit, expected[t][i]) for hit in hits]
+        if not overlaps or max(overlaps) < SAME_FACE_IOU:
+            confirmed[t] = None  # not where the neighbours say: the whole frame is detected instead
+        else:
+            confirmed[t][i] = hits[int(np.argmax(overlaps))]
+    return {t: None if rows is None else np.stack(rows) for t, rows in confirmed.items()}
+
+
+def _square_around(frame: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The ``CONFIRM_SIDE`` px square showing ``CONFIRM_REACH`` x ``box``'s side around its centre (black beyond the
+    frame), its top-left corner in frame pixels and the scale from frame pixels to the square's."""
+    side = int(np.ceil(CONFIRM_REACH * max(box[2] - box[0], box[3] - box[1], 1.0)))
+    x0, y0 = int(np.floor((box[0] + box[2] - side) / 2)), int(np.floor((box[1] + box[3] - side) / 2))
+    height, width = frame.shape[:2]
+    inside = np.asarray(frame)[max(y0, 0) : max(y0 + side, 0), max(x0, 0) : max(x0 + side, 0)]
+    if inside.size == 0:  # the expected face is wholly outside the frame
+        return np.zeros((CONFIRM_SIDE, CONFIRM_SIDE, 3), np.uint8), np.array([x0, y0], np.float64), CONFIRM_SIDE / side
+    top, left = max(-y0, 0), max(-x0, 0)
+    square = cv2.copyMakeBorder(
+        inside, top, side - top - inside.shape[0], left, side - left - inside.shape[1], cv2.BORDER_CONSTANT, value=0
+    )
+    square = cv2.resize(square, (CONFIRM_SIDE, CONFIRM_SIDE), interpolation=cv2.INTER_AREA)
+    return square, np.array([x0, y0], np.float64), CONFIRM_SIDE / side
 
 
 def _same_faces(first: np.ndarray, second: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | None:
@@ -63,7 +136,7 @@ def _same_faces(first: np.ndarray, second: np.ndarray) -> list[tuple[np.ndarray,
     for box in first:
         overlaps = [(box_iou(box, other), j) for j, other in enumerate(second) if j not in taken]
         iou, j = max(overlaps)
-        if iou < SAME_FACE_IOU:
+        if iou < PAIR_IOU:
             return None
         taken.add(j)
         pairs.append((box, second[j]))
@@ -76,4 +149,4 @@ def _between(first: np.ndarray, second: np.ndarray, weight: float) -> np.ndarray
     return np.append(box, min(first[4], second[4]))
 
 
-__all__ = ["SAME_FACE_IOU", "detect_sparsely"]
+__all__ = ["CONFIRM_REACH", "CONFIRM_SIDE", "PAIR_IOU", "SAME_FACE_IOU", "detect_sparsely"]

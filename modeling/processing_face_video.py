@@ -92,12 +92,15 @@ class FaceVideoProcessor(ImageProcessingMixin):
         face_alignment_detector: face-alignment's box detector, "sfd" or "blazeface".
         align_faces: With face-alignment, rotate each crop so the eyes are level (from the 68 landmarks).
         face_margin: Fraction of the face box's longer side added around it before the crop is made square.
-        detection_max_side: Frames are shrunk to this longer side for detection; boxes are scaled back. 400 found
-            the faces 640 found on the benchmark and test clips at 0.64x the Haar time (``bench_front_end.py``); Haar's
-            24-pixel window then sees faces from 11 % of a 16:9 frame's height.
-        detect_every: Run the detector on every this-many-th sampled frame (and the last); frames between two that
-            show the same faces take boxes interpolated between them, others are detected too
-            (``detection_schedule.py``). 1 detects on every frame; 2 (the default) halves detection, same faces.
+        detection_max_side: Frames are shrunk to this longer side for detection; boxes are scaled back. 320 found
+            the faces 640 and 400 found on the benchmark and test clips (``bench_front_end.py``); Haar's 24-pixel
+            window then sees faces from 13 % of a 16:9 frame's height (11 % at 400), and faces under about 40 px at
+            this size (22 % of a 16:9 frame's height) are found with fewer merged neighbours, nearer the threshold.
+        detect_every: Run the detector on every this-many-th sampled frame (and the last); on the frames between two
+            that show the same faces, each face is looked for only near where the two put it, and the frame is
+            detected in full when one is not found there (``detection_schedule.py``). 1 detects on every frame; 3 (the
+            default) detects on a third, same faces, and any 3 consecutive frames (a person kept by ``people="all"``
+            is seen on at least ``MIN_PERSON_FRAMES`` = 3) include a fully detected one.
         max_frame_side: Decoded frames whose longer side is above this are shrunk to it as they are decoded (area
             averaging), so an analysis holds at most ``num_frames`` 1080p frames whatever the video's resolution (30
             4K frames are 750 MB). Face crops are at most ``image_size`` pixels, so only a face under about a third of
@@ -118,8 +121,8 @@ class FaceVideoProcessor(ImageProcessingMixin):
         face_alignment_detector: Literal["sfd", "blazeface"] = "sfd",
         align_faces: bool = True,
         face_margin: float = 0.25,
-        detection_max_side: int = 400,
-        detect_every: int = 2,
+        detection_max_side: int = 320,
+        detect_every: int = 3,
         max_frame_side: int | None = 1920,
         image_mean: list[float] | None = None,
         image_std: list[float] | None = None,
@@ -234,7 +237,7 @@ class FaceVideoProcessor(ImageProcessingMixin):
 
     def detect_all(self, frames: np.ndarray) -> list[np.ndarray]:
         """Every face the detector finds on each frame: a list of T (k, 5) arrays [x1, y1, x2, y2, score]."""
-        return detect_sparsely(self.detector.detect, frames, self.detect_every)
+        return detect_sparsely(self.detector.detect, frames, self.detect_every, self.detector.detect_sized)
 
     def face_angles(self, frames: np.ndarray, boxes: np.ndarray, found: np.ndarray) -> np.ndarray | None:
         """Roll angles (degrees) that level the eyes, or None when not aligning (Haar, or ``align_faces=False``).

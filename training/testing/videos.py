@@ -38,6 +38,7 @@ __all__ = [
     "empty_file",
     "face_box",
     "face_gap_video",
+    "face_missing_once_video",
     "faceless_video",
     "moving_face_frames",
     "moving_face_position",
@@ -204,6 +205,19 @@ def face_gap_video(path: PathLike, size: tuple[int, int] = (320, 240), seconds: 
             paste(canvas, head, (width * 0.5, height * 0.5), height * 0.65)
 
     return write_video(path, render_frames(round(seconds * fps), size, draw), fps)
+
+
+def face_missing_once_video(path: PathLike, size: tuple[int, int] = (320, 240), num: int = 15, fps: int = 15) -> Path:
+    """``num`` frames of a still face, but the middle one (frame ``num // 2``) is empty grey: a person gone for a
+    moment between two frames that both show them."""
+    width, height = size
+    head = astronaut_head()
+
+    def draw(canvas: np.ndarray, t: float) -> None:
+        if round(t * (num - 1)) != num // 2:
+            paste(canvas, head, (width * 0.5, height * 0.5), height * 0.65)
+
+    return write_video(path, render_frames(num, size, draw), fps)
 
 
 def two_faces_video(path: PathLike, size: tuple[int, int] = (320, 240), seconds: float = 2.0, fps: int = 15) -> Path:
