@@ -115,6 +115,7 @@ def _square_around(frame: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.n
     """The ``CONFIRM_SIDE`` px square showing ``CONFIRM_REACH`` x ``box``'s side around its centre (black beyond the
     frame), its top-left corner in frame pixels and the scale from frame pixels to the square's."""
     side = int(np.ceil(CONFIRM_REACH * max(box[2] - box[0], box[3] - box[1], 1.0)))
+    side += -side % max(side // CONFIRM_SIDE, 1)  # whole blocks for _area_resize's first step
     x0, y0 = int(np.floor((box[0] + box[2] - side) / 2)), int(np.floor((box[1] + box[3] - side) / 2))
     height, width = frame.shape[:2]
     inside = np.asarray(frame)[max(y0, 0) : max(y0 + side, 0), max(x0, 0) : max(x0 + side, 0)]
@@ -124,8 +125,16 @@ def _square_around(frame: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.n
     square = cv2.copyMakeBorder(
         inside, top, side - top - inside.shape[0], left, side - left - inside.shape[1], cv2.BORDER_CONSTANT, value=0
     )
-    square = cv2.resize(square, (CONFIRM_SIDE, CONFIRM_SIDE), interpolation=cv2.INTER_AREA)
-    return square, np.array([x0, y0], np.float64), CONFIRM_SIDE / side
+    return _area_resize(square, CONFIRM_SIDE), np.array([x0, y0], np.float64), CONFIRM_SIDE / side
+
+
+def _area_resize(square: np.ndarray, size: int) -> np.ndarray:
+    """``square`` area-averaged to ``size`` px. OpenCV averages whole blocks several times faster than fractional
+    ones, so a large shrink goes by a whole factor first (half the time of one step on the benchmark's faces)."""
+    factor = square.shape[0] // size
+    if factor >= 2 and square.shape[0] % factor == 0:
+        square = cv2.resize(square, (square.shape[1] // factor,) * 2, interpolation=cv2.INTER_AREA)
+    return cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA)
 
 
 def _same_faces(first: np.ndarray, second: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | None:

@@ -84,6 +84,25 @@ def test_frames_between_differing_neighbours_are_detected_and_between_equal_ones
     assert [len(boxes) for boxes in result] == [0, 1, 1, int(face_on_frame_3), 1]
 
 
+def test_a_face_found_in_its_square_is_put_back_in_frame_pixels_also_at_the_border():
+    """A 200 px "face" (a white block) at the bottom right of a 720p frame: its square is shrunk fourfold and reaches
+    past the frame's edges, and what is found in it must land on the block again."""
+    block = np.array([1000.0, 500.0, 1200.0, 700.0, 1.0])
+    frames = np.zeros((3, 720, 1280, 3), np.uint8)
+    frames[:, 500:700, 1000:1200] = 255
+    squares = []
+
+    def detect_sized(images, face_side):
+        squares.extend(images)
+        rows, cols = np.nonzero(images[0][..., 0] > 127)
+        return [np.array([[cols.min(), rows.min(), cols.max() + 1, rows.max() + 1, 0.9]])]
+
+    result = detect_sparsely(lambda batch: [block[None]] * len(batch), frames, every=2, detect_sized=detect_sized)
+
+    assert len(squares) == 1 and squares[0].shape == (CONFIRM_SIDE, CONFIRM_SIDE, 3)
+    np.testing.assert_allclose(result[1][0, :4], block[:4], atol=3)  # within a pixel of the square's, 4 px each
+
+
 @pytest.mark.parametrize("every", [2, 3])
 def test_a_face_gone_from_one_frame_between_two_detected_frames_is_not_invented_there(tmp_path, every):
     """The face is on every frame but the middle one, which lies between two detected frames that both show it:
