@@ -4,7 +4,7 @@ The naive loop is what the original scripts did, minus MediaPipe (not installabl
 seek to each of the `num_frames` sampled frames with OpenCV (CAP_PROP_POS_FRAMES) and read it, run the Haar cascade
 on the full-resolution frame, cut and resize the face, and embed the crops one at a time in float32.
 
-The extraction is the real command (`extract_embeddings.extract`, into a temporary output root): decord's sampled
+The extraction is the real command (`extract_embeddings.extract`, into a temporary output root): PyAV's sampled
 decode, detection on frames shrunk to 640 px, face tracking, crops of many videos embedded together in batches
 (bf16 autocast on CUDA), decode workers feeding the model, shards and the final table.
 

@@ -21,9 +21,39 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (Linux /proc/cpuinfo; empty elsewhere)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.lower().startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def cpu_isa(flags: set[str]) -> str:
+    """The vector instructions that set this project's CPU speed: bf16 is native only with AVX-512 BF16 or AMX."""
+    if "amx_bf16" in flags:
+        return "AVX-512 BF16 + AMX" if "avx512_bf16" in flags else "AMX"
+    if "avx512_bf16" in flags:
+        return "AVX-512 BF16"
+    if "avx512f" in flags:
+        return "AVX-512 (no BF16)"
+    if "avx2" in flags:
+        return "AVX2 only"
+    return "no AVX2" if flags else platform.machine()
+
+
+# Environment variables that make torch and oneDNN use fewer instructions than the CPU has (to run as an AVX2 machine
+# would, on a newer one): a benchmark run under them is recorded as such.
+ISA_CAPS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")
+
+
 def machine_info() -> dict:
     """CPU, cores, Python, torch and GPU facts as a JSON-able dict."""
     import torch
+
+    from modeling.inference_precision import bf16_is_native
 
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     info = {
@@ -34,6 +64,10 @@ def machine_info() -> dict:
         "usable_cores": usable,
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
+        "cpu_isa": cpu_isa(cpu_flags()),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "isa_caps": {name: os.environ[name] for name in ISA_CAPS if os.environ.get(name)},
+        "bf16_native": bf16_is_native("cpu"),
         "cuda_available": torch.cuda.is_available(),
         "gpu": None,
         "gpu_count": 0,
@@ -48,8 +82,12 @@ def machine_info() -> dict:
 def describe(info: dict) -> str:
     """One line for a benchmark's printed table."""
     gpu = f", GPU {info['gpu']} x{info['gpu_count']}" if info.get("gpu") else ", no GPU"
+    isa = info.get("cpu_isa", "instructions not recorded")
+    if info.get("isa_caps"):
+        isa += ", run capped to " + " ".join(f"{name}={value}" for name, value in info["isa_caps"].items())
+    bf16 = "bf16 native" if info.get("bf16_native") else "bf16 emulated"
     return (
-        f"{info['cpu_model']} ({info['usable_cores']} of {info['logical_cores']} cores usable){gpu}; "
+        f"{info['cpu_model']}, {isa}, {bf16} ({info['usable_cores']} of {info['logical_cores']} cores usable){gpu}; "
         f"Python {info['python']}, torch {info['torch']}"
     )
 

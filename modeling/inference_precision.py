@@ -19,6 +19,13 @@ PRECISIONS = ("auto", "fp32", "bf16")
 PRECISION_ENV = "FACE_FUSION_PRECISION"
 
 
+# ONEDNN_MAX_CPU_ISA values that still let oneDNN use bf16 instructions (its convolutions and matmuls under autocast).
+_ONEDNN_BF16_ISAS = {
+    "ALL", "DEFAULT", "AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX512_CORE_AMX", "AVX512_CORE_AMX_FP16",
+    "AVX10_1_512", "AVX10_1_512_AMX", "AVX10_1_512_AMX_FP16", "AVX10_2_512", "AVX10_2_512_AMX_2",
+}
+
+
 def bf16_is_native(device: torch.device | str) -> bool:
     """Whether `device` computes bf16 in hardware (so autocast is a speed-up, not a slow-down)."""
     device = torch.device(device)
@@ -26,8 +33,19 @@ def bf16_is_native(device: torch.device | str) -> bool:
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     if device.type == "cpu":
         checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-        return any(getattr(torch.cpu, check, lambda: False)() for check in checks)
+        return any(getattr(torch.cpu, check, lambda: False)() for check in checks) and not cpu_isa_capped()
     return False
+
+
+def cpu_isa_capped() -> bool:
+    """Whether this process is told to use less of the CPU than bf16 needs: ``ATEN_CPU_CAPABILITY`` below avx512 or
+    ``ONEDNN_MAX_CPU_ISA`` below AVX512_CORE_BF16 (how one runs as an AVX2 machine would, on a newer one).
+
+    Then bf16 is emulated: 5-16x slower than fp32 for ConvNeXt-Base on an AVX-512 BF16 CPU capped to AVX2.
+    """
+    aten = os.environ.get("ATEN_CPU_CAPABILITY", "").strip().lower()
+    onednn = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
+    return (aten not in ("", "avx512")) or (onednn not in ("", *_ONEDNN_BF16_ISAS))
 
 
 def precision_setting(setting: str | None = None) -> str:
@@ -77,6 +95,7 @@ __all__ = [
     "PRECISIONS",
     "PRECISION_ENV",
     "bf16_is_native",
+    "cpu_isa_capped",
     "precision_autocast",
     "precision_setting",
     "resolve_precision",

@@ -2,8 +2,8 @@
 
 Stages, each a public method so batch jobs and benchmarks can run and time them separately:
 
-1. ``read_frames``: decode ``num_frames`` evenly spaced frames (``video_decoding.py``: decord, or PyAV when decord is
-   missing or refuses the file).
+1. ``read_frames``: decode ``num_frames`` evenly spaced frames (``video_decoding.py``: PyAV, decoding only what the
+   sampled frames need, or decord for a file PyAV fails on).
 2. ``detect``: find every face on each frame, link them into tracks (one person each) and keep the most prominent
    confirmed face; ``detect_people`` keeps every person seen often and large enough.
 3. ``face_angles``: with face-alignment and ``align_faces``, the roll angle that levels the eyes (68 landmarks).

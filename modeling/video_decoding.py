@@ -1,10 +1,13 @@
 """Video decoding: a video file (or its bytes) becomes ``num_frames`` evenly spaced RGB frames with their timestamps.
 
-decord is the fast sampled decoder; PyAV does the same job (more slowly) where decord has no wheel or refuses the
-file. Only the sampled frames are kept, so an hour-long file costs the memory of ``num_frames`` frames. A live
-recording with no length in its header (a browser's MediaRecorder WebM) has its packets counted first. Bad input
-raises ``VideoDecodeError`` with one sentence naming the file and the reason; a still photo (whatever its extension)
-is refused as such, because one frame is weak evidence for emotions over time and above all for personality traits.
+PyAV decodes: it demuxes every frame's time first, then decodes only what the sampled frames need (frames nothing
+else is predicted from are skipped unless sampled), on one thread. On the 720p benchmark clip that is half the
+core-seconds of decord's sampled decode (benchmarks/bench_front_end.py), with the same frames. decord is the fallback
+for a file PyAV fails on. Only the sampled frames are kept, so an hour-long file costs the memory of ``num_frames``
+frames. A live recording with no length in its header (a browser's MediaRecorder WebM) has its packets counted
+first. Bad input raises ``VideoDecodeError`` with one sentence naming the file and the reason; a still photo
+(whatever its extension) is refused as such, because one frame is weak evidence for emotions over time and above all
+for personality traits.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-try:  # decord is the fast sampled decoder; PyAV does the same job (more slowly) where decord has no wheel
+try:  # decord is the fallback decoder, for a file PyAV fails on; some platforms have no wheel of it
     import decord
 
     decord.logging.set_level(decord.logging.QUIET)  # its ffmpeg would print to stderr on every bad file
@@ -32,6 +35,10 @@ VideoInput = str | os.PathLike | bytes
 # The file extensions taken as videos wherever a folder is read (compared in lower case): the containers both decoders
 # read. Every command that lists video files uses this one tuple.
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts")
+
+
+# The decoders tried, in order: PyAV first (cheaper, see the module docstring), decord for a file PyAV fails on.
+DECODERS = ("pyav", "decord")
 
 
 class FaceVideoError(ValueError):
@@ -61,17 +68,18 @@ def read_video(
     with _as_file(video) as (path, name, source):
         _check_file(path, name, source)
         _probe(path, name, source)
-        try:
-            if decord is not None:
-                try:
-                    return _read_with_decord(path, num_frames, name, source, _Shrinker(max_frame_side))
-                except _DECORD_ERRORS:
-                    pass  # decord fails on some files PyAV reads, and says nothing useful when both fail
-            return _read_with_pyav(path, num_frames, name, source, _Shrinker(max_frame_side))
-        except VideoDecodeError:
-            raise
-        except Exception as error:  # any other decoder failure becomes one sentence, from the diagnosis
-            raise VideoDecodeError(f"{name} could not be decoded: {_diagnose(path)}.", source) from error
+        failure = None
+        for decoder in DECODERS:
+            if decoder == "decord" and decord is None:
+                continue
+            read = _read_with_pyav if decoder == "pyav" else _read_with_decord
+            try:
+                return read(path, num_frames, name, source, _Shrinker(max_frame_side))
+            except VideoDecodeError:
+                raise  # a reason found while reading (no frames, damaged data) holds for every decoder
+            except Exception as error:  # noqa: BLE001 - the next decoder may read it; the diagnosis says why not
+                failure = failure or error
+        raise VideoDecodeError(f"{name} could not be decoded: {_diagnose(path)}.", source) from failure
 
 
 @contextmanager
@@ -213,15 +221,16 @@ def _read_with_decord(
 
 
 def _read_with_pyav(
-    path: str, num_frames: int, name: str, source: str, shrink: _Shrinker
+    path: str, num_frames: int, name: str, source: str, shrink: _Shrinker, skip_unneeded: bool = True
 ) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Sampled decode with PyAV, spread by time like decord's.
+    """Sampled decode with PyAV, spread by time.
 
     Every frame's presentation time comes from demuxing the video packets first (no decoding). Each sampled frame is
-    then reached by seeking to the key frame before it and decoding forward; a live recording with no length in its
-    header (a browser's MediaRecorder WebM) has no index to seek by and is decoded from the start, in one pass. A frame
-    that cannot be decoded (a damaged stream) is replaced by the nearest frame that can, which is what the sample then
-    reports (its own index and time), counted in ``frames_missing``.
+    then reached by seeking to the key frame before it (when it is far ahead) and decoding forward, skipping the
+    frames nothing needs; a live recording with no length in its header (a browser's MediaRecorder WebM) has no index
+    to seek by and is decoded from the start, in one pass. A frame that cannot be decoded (a damaged stream) is
+    replaced by the nearest frame that can, which is what the sample then reports (its own index and time), counted
+    in ``frames_missing``. ``skip_unneeded=False`` decodes every frame on the way (for comparison).
     """
     import av
 
@@ -242,14 +251,14 @@ def _read_with_pyav(
             fps = float(stream.average_rate)
         else:
             fps = count / duration if duration > 0 else float(stream.guessed_rate or 25)
-        wanted = sample_by_time(times, num_frames)
-        stream.thread_type = "AUTO"
-        frames, used, missing = _decode_frames(container, stream, pts, wanted, can_seek, shrink)
-        if frames is None:
-            raise VideoDecodeError(
-                f"{name} could not be decoded: its video data is damaged (the file may be truncated or corrupted).",
-                source,
-            )
+    wanted = sample_by_time(times, num_frames)
+    frames, used, missing = _decode_frames(path, pts, wanted, can_seek, shrink, skip_unneeded)
+    if missing or frames is None:  # damaged data: the stand-ins must be the nearest frames that decode, skipped or not
+        frames, used, missing = _decode_frames(path, pts, wanted, can_seek, shrink, skip_unneeded=False)
+    if frames is None:
+        raise VideoDecodeError(
+            f"{name} could not be decoded: its video data is damaged (the file may be truncated or corrupted).", source
+        )
     return frames, times[used], _metadata(fps, count, duration, shrink, used, name, source, missing)
 
 
@@ -269,14 +278,33 @@ def _packet_times(path: str) -> tuple[np.ndarray, int]:
 
 
 def _decode_frames(
-    container, stream, pts: np.ndarray, wanted: np.ndarray, can_seek: bool, shrink: _Shrinker
+    path: str, pts: np.ndarray, wanted: np.ndarray, can_seek: bool, shrink: _Shrinker, skip_unneeded: bool
 ) -> tuple[np.ndarray | None, np.ndarray, int]:
     """Decode the frames at ``pts[wanted]`` (non-decreasing indices).
+
+    With ``skip_unneeded``, frames that are neither sampled nor predicted from are not decoded (see
+    ``_decode_skipping_damage``), so a sample whose frame is damaged may get a farther stand-in than a full decode
+    would give it.
 
     Returns:
         The frames (None when nothing decodes), the index of the frame each sample really shows, and how many samples
         show a stand-in because their own frame could not be decoded.
     """
+    import av
+
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        # One thread: FFmpeg's frame threads cost 1.3x the core-seconds for the same frames, and would apply the
+        # per-packet skipping to other packets than the one it was set for (benchmarks/bench_front_end.py).
+        stream.thread_type = "NONE"
+        needed = set(pts[wanted].tolist()) if skip_unneeded else None
+        return _decode_sampled(container, stream, pts, wanted, can_seek, shrink, needed)
+
+
+def _decode_sampled(
+    container, stream, pts: np.ndarray, wanted: np.ndarray, can_seek: bool, shrink: _Shrinker, needed: set | None
+) -> tuple[np.ndarray | None, np.ndarray, int]:
+    """``_decode_frames`` on an open container; ``needed`` is what to decode when skipping (None: everything)."""
     far = 2.0 / float(stream.time_base)  # seeking beats decoding through more than 2 s
     frames, used, missing = None, np.empty(len(wanted), np.int64), 0
     frames_iter, before, current = None, None, None  # the decoder, the last frame before the target, the next one
@@ -285,7 +313,8 @@ def _decode_frames(
         if frames_iter is None or (can_seek and current is not None and target - current.pts > far):
             if can_seek:  # to the key frame at or before the target; without an index, one pass from the start
                 container.seek(target, stream=stream, backward=True)
-            frames_iter = (frame for frame in _decode_skipping_damage(container, stream) if frame.pts is not None)
+            decoded = _decode_skipping_damage(container, stream, needed)
+            frames_iter = (frame for frame in decoded if frame.pts is not None)
             before, current = None, next(frames_iter, None)
         while current is not None and current.pts < target:
             before, current = current, next(frames_iter, None)
@@ -309,11 +338,19 @@ def _decode_frames(
     return frames, used, missing
 
 
-def _decode_skipping_damage(container, stream) -> Iterator:
-    """Decoded frames of ``stream``; a damaged packet is skipped so the rest of the video still counts."""
+def _decode_skipping_damage(container, stream, needed: set[int] | None) -> Iterator:
+    """Decoded frames of ``stream``; a damaged packet is skipped so the rest of the video still counts.
+
+    Given ``needed`` (presentation times), frames no other frame is predicted from and that are not needed are not
+    decoded at all: in an H.264 stream with B-frames that is about half of them, and half the decoding time. Every
+    frame another one refers to is still decoded, so the needed frames come out exactly as a full decode gives them.
+    """
     import av
 
+    context = stream.codec_context
     for packet in container.demux(stream):
+        if needed is not None:
+            context.skip_frame = "DEFAULT" if packet.pts is None or packet.pts in needed else "NONREF"
         try:
             frames = packet.decode()
         except av.error.InvalidDataError:

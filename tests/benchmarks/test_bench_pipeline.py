@@ -4,6 +4,7 @@ Only the shape of the report is checked: timings are never asserted in tests.
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +13,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_bench_pipeline_writes_its_report(tmp_path):
+    """Run as an AVX2 machine would run it (instructions capped), which it records and which makes it fp32."""
     report = tmp_path / "bench.json"
+    caps = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
     done = subprocess.run(
         [sys.executable, "benchmarks/bench_pipeline.py", "--tiny", "--repeats", "1", "--json", str(report)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, **caps},
     )
     assert done.returncode == 0, done.stderr[-2000:]
     figures = json.loads(report.read_text())
@@ -24,4 +27,7 @@ def test_bench_pipeline_writes_its_report(tmp_path):
         assert figures[key] > 0, key
     assert set(figures["pipeline_stages_s"]) == {"decode", "faces", "embed", "predict"}
     assert figures["machine"]["cpu_model"] and figures["video"]["width"] == 1280
+    assert figures["machine"]["cpu_isa"] and figures["machine"]["torch_cpu_capability"] in ("AVX2", "DEFAULT")
+    assert figures["machine"]["isa_caps"] == caps and figures["machine"]["bf16_native"] is False
+    assert figures["bf16"] is False and "run capped to ATEN_CPU_CAPABILITY=avx2" in done.stdout
     assert "overhead_vs_embedder" in done.stdout  # the printed table

@@ -17,7 +17,8 @@ from modeling.inference_precision import (
 
 @pytest.fixture(autouse=True)
 def no_environment_setting(monkeypatch):
-    monkeypatch.delenv(PRECISION_ENV, raising=False)
+    for variable in (PRECISION_ENV, "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA"):
+        monkeypatch.delenv(variable, raising=False)
 
 
 def force_cpu(monkeypatch, avx512_bf16: bool, amx: bool) -> None:
@@ -34,6 +35,26 @@ def test_auto_is_bf16_exactly_where_the_cpu_computes_it_natively(monkeypatch, av
     assert bf16_is_native("cpu") == (expected == "bf16")
     assert resolve_precision("auto", "cpu") == resolve_precision(None, "cpu") == expected
     assert resolve_precision("fp32", "cpu") == "fp32" and resolve_precision("bf16", "cpu") == "bf16"
+
+
+@pytest.mark.parametrize(
+    "variable, value, native",
+    [
+        ("ATEN_CPU_CAPABILITY", "avx2", False),
+        ("ATEN_CPU_CAPABILITY", "default", False),
+        ("ATEN_CPU_CAPABILITY", "avx512", True),
+        ("ONEDNN_MAX_CPU_ISA", "AVX2", False),
+        ("ONEDNN_MAX_CPU_ISA", "avx512_core", False),
+        ("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16", True),
+        ("ONEDNN_MAX_CPU_ISA", "avx512_core_amx", True),
+    ],
+)
+def test_a_process_capped_below_bf16_instructions_runs_fp32(monkeypatch, variable, value, native):
+    """Capping torch's or oneDNN's instruction set (to run as an AVX2 CPU would) makes bf16 emulated: auto is fp32."""
+    force_cpu(monkeypatch, True, True)
+    monkeypatch.setenv(variable, value)
+    assert bf16_is_native("cpu") is native
+    assert resolve_precision("auto", "cpu") == ("bf16" if native else "fp32")
 
 
 @pytest.mark.parametrize("supported", [True, False])

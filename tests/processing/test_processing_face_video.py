@@ -306,7 +306,7 @@ def test_bad_files_raise_one_sentence_naming_the_file(haar, tmp_path, capfd, nam
 
 
 def test_damaged_frames_are_skipped_and_the_rest_is_used(haar, tmp_path, capfd):
-    """Noise in the middle of the H.264 data: decord gives up, PyAV skips the broken packets."""
+    """Noise in the middle of the H.264 data: PyAV skips the broken packets (decord would give up on the file)."""
     out = haar(videos.damaged_video(tmp_path / "damaged.mp4"))
     assert out["pixel_values"].shape[0] == NUM_FRAMES and bool(out["face_found"].all())
     assert (np.diff(out["timestamps"].numpy()) >= 0).all()
@@ -429,7 +429,10 @@ except module.VideoDecodeError as error:
 """
 
 
-def test_pyav_fallback_reads_the_same_frames_as_decord(haar, clips, tmp_path):
+def test_without_decord_pyav_reads_the_same_frames_as_decord(haar, clips, tmp_path, monkeypatch):
+    """Where decord has no wheel, nothing changes: PyAV, in a process where decord cannot be imported, gives the
+    frames, times and sizes decord gives."""
+    monkeypatch.setattr(video_decoding, "DECODERS", ("decord",))
     paths = {name: str(clips[name]) for name in ("moving", "rotated", "single_frame")}
     bad = str(videos.audio_only_file(tmp_path / "speech.mp4"))
     code = _PYAV_READER.format(num_frames=NUM_FRAMES, paths=paths, out=str(tmp_path) + "/", bad=bad)
@@ -449,13 +452,12 @@ def test_pyav_fallback_reads_the_same_frames_as_decord(haar, clips, tmp_path):
 # ------------------------------------------------------------------------------------------------ time-true sampling
 
 
-@pytest.fixture(params=["decord", "pyav"])
+@pytest.fixture(params=["pyav", "decord"])
 def decoder(request, monkeypatch) -> str:
-    """Each test of sampling runs on both decoders: decord, and the PyAV fallback (decord made unavailable)."""
+    """Each test of sampling runs on both decoders: PyAV, and decord first (with PyAV for a file it refuses)."""
     if request.param == "decord" and video_decoding.decord is None:
         pytest.skip("decord is not installed here")
-    if request.param == "pyav":
-        monkeypatch.setattr(video_decoding, "decord", None)
+    monkeypatch.setattr(video_decoding, "DECODERS", ("pyav",) if request.param == "pyav" else ("decord", "pyav"))
     return request.param
 
 
@@ -521,6 +523,48 @@ def test_a_damaged_stream_reports_its_stand_ins_and_keeps_index_and_time_togethe
     np.testing.assert_allclose(timestamps, times[used], atol=1e-6)
     assert meta["frames_repeated"] == np.count_nonzero(np.diff(used) == 0) > 0
     assert len(frames) == 30 and capfd.readouterr().err == ""
+
+
+def test_frames_nothing_needs_are_not_decoded_and_the_sampled_ones_are_unchanged(tmp_path):
+    """PyAV skips the frames that are neither sampled nor predicted from (about half of an H.264 stream with
+    B-frames); the sampled frames are bit for bit those of a full decode, and of decord's."""
+    path = videos.moving_face_video(tmp_path / "long.mp4", seconds=4.0, fps=30)
+    pts, _ = video_decoding._packet_times(str(path))
+    wanted = sample_by_time((pts - pts[0]).astype(np.float64), 8)
+    decoded = {}
+    for skip in (True, False):
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "NONE"
+            needed = set(pts[wanted].tolist()) if skip else None
+            decoded[skip] = [frame.pts for frame in video_decoding._decode_skipping_damage(container, stream, needed)]
+    assert len(decoded[False]) == len(pts) and len(decoded[True]) < 0.75 * len(pts), (len(decoded[True]), len(pts))
+    assert set(pts[wanted].tolist()) <= set(decoded[True])
+
+    shrink = video_decoding._Shrinker(None)
+    skipped, used, missing = video_decoding._decode_frames(str(path), pts, wanted, True, shrink, skip_unneeded=True)
+    full, used_full, _ = video_decoding._decode_frames(str(path), pts, wanted, True, shrink, skip_unneeded=False)
+    np.testing.assert_array_equal(skipped, full)
+    assert used.tolist() == used_full.tolist() == wanted.tolist() and missing == 0
+    if video_decoding.decord is not None:
+        reader = video_decoding.decord.VideoReader(str(path), num_threads=1)
+        np.testing.assert_array_equal(skipped, reader.get_batch(wanted.tolist()).asnumpy())
+
+
+def test_a_file_pyav_fails_on_goes_to_decord(haar, clips, monkeypatch):
+    if video_decoding.decord is None:
+        pytest.skip("decord is not installed here")
+    expected, _, _ = haar.read_frames(clips["moving"])
+
+    def failing(*args):
+        raise RuntimeError("PyAV failed")
+
+    monkeypatch.setattr(video_decoding, "_read_with_pyav", failing)
+    frames, _, _ = haar.read_frames(clips["moving"])
+    np.testing.assert_array_equal(frames, expected)
+    monkeypatch.setattr(video_decoding, "decord", None)
+    with pytest.raises(VideoDecodeError, match=r"^moving\.mp4 could not be decoded: "):
+        haar.read_frames(clips["moving"])
 
 
 def test_a_short_clip_repeats_frames_and_says_so(clips, decoder):
