@@ -81,9 +81,9 @@ class HaarFaceDetector:
         min_neighbors: Cascade ``minNeighbors``; higher rejects more false positives.
         min_size_fraction: Smallest face, as a fraction of the detection image's shorter side.
         scale_factor: Cascade ``scaleFactor`` on whole frames: the step between the face sizes searched. Coarser
-            steps are cheaper but merge fewer neighbours per face: the astronaut's face is found on 8 of 8 placements
-            from 26 px up with 1.1, only from 38 px with 1.15 and 41 px with 1.2, so shrinking the frames more
-            (``max_side``) loses fewer small faces for the same time.
+            steps are cheaper but merge fewer neighbours per face: the astronaut's face pasted on grey is found on 8
+            of 8 placements from 26 px up with 1.1, but only from 38 px with 1.15 and 41 px with 1.2 (and 1.2 lost
+            the 39 px face of the moving clip shrunk to 240 px).
     """
 
     def __init__(

@@ -92,10 +92,11 @@ class FaceVideoProcessor(ImageProcessingMixin):
         face_alignment_detector: face-alignment's box detector, "sfd" or "blazeface".
         align_faces: With face-alignment, rotate each crop so the eyes are level (from the 68 landmarks).
         face_margin: Fraction of the face box's longer side added around it before the crop is made square.
-        detection_max_side: Frames are shrunk to this longer side for detection; boxes are scaled back. 256 found
-            the faces 640 and 400 found on the benchmark and test clips at about half the time of 400
-            (``bench_front_end.py``). Haar finds faces reliably from about 26 px at this size: 18 % of a 16:9 frame's
-            height (130 px of 720p; at 400 it was 11.5 %, 83 px), 13.5 % of a 4:3 one.
+        detection_max_side: Frames are shrunk to this longer side for detection; boxes are scaled back. 320 found
+            every face 640 and 400 found on the benchmark and test clips, at 0.64x the time of 400
+            (``bench_front_end.py``); Haar's 24-pixel window then sees faces from 13 % of a 16:9 frame's height (96
+            px of 720p; 11 % at 400). 256 was cheaper still but lost the small face of ``two_faces_video`` on a
+            frame.
         detect_every: Run the detector on every this-many-th sampled frame (and the last); on the frames between two
             that show the same faces, each face is looked for only near where the two put it, and the frame is
             detected in full when one is not found there (``detection_schedule.py``). 1 detects on every frame; 3 (the
@@ -121,7 +122,7 @@ class FaceVideoProcessor(ImageProcessingMixin):
         face_alignment_detector: Literal["sfd", "blazeface"] = "sfd",
         align_faces: bool = True,
         face_margin: float = 0.25,
-        detection_max_side: int = 256,
+        detection_max_side: int = 320,
         detect_every: int = 3,
         max_frame_side: int | None = 1920,
         image_mean: list[float] | None = None,
