@@ -93,10 +93,10 @@ class FaceVideoProcessor(ImageProcessingMixin):
         align_faces: With face-alignment, rotate each crop so the eyes are level (from the 68 landmarks).
         face_margin: Fraction of the face box's longer side added around it before the crop is made square.
         detection_max_side: Frames are shrunk to this longer side for detection; boxes are scaled back. 320 found
-            every face 640 and 400 found on the benchmark and test clips, at 0.64x the time of 400
-            (``bench_front_end.py``); Haar's 24-pixel window then sees faces from 13 % of a 16:9 frame's height (96
-            px of 720p; 11 % at 400). 256 was cheaper still but lost the small face of ``two_faces_video`` on a
-            frame.
+            every face 640 and 400 found on the benchmark and test clips, each whole-frame detection at 0.65x the time
+            of 400 (``bench_front_end.py``); Haar's 24-pixel window then sees faces from 13 % of a 16:9 frame's
+            height (96 px of 720p; 11 % at 400). 256 was cheaper still but missed the small face of
+            ``two_faces_video`` on a frame.
         detect_every: Run the detector on every this-many-th sampled frame (and the last); on the frames between two
             that show the same faces, each face is looked for only near where the two put it, and the frame is
             detected in full when one is not found there (``detection_schedule.py``). 1 detects on every frame; 3 (the
