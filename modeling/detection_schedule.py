@@ -9,9 +9,9 @@ detections. Anywhere else (a face appears, leaves, moves too far, or is not foun
 detected in full, so no face a full detection would find is lost to the schedule, and a person gone for a moment
 between two detected frames is not filled in.
 
-With ``every`` = 3, any three consecutive sampled frames hold a detected one, so a person seen on the
-``MIN_PERSON_FRAMES`` = 3 consecutive frames that ``people="all"`` asks for at least is always met by a full
-detection; a face shown on fewer frames between two detected frames that do not show it can be missed.
+With ``every`` = 3, any three consecutive sampled frames hold a detected one, so a person in view for
+``MIN_PERSON_FRAMES`` = 3 frames in a row (the fewest ``people="all"`` keeps) is always met by a whole-frame detection;
+a face shown only on frames between two detected frames that do not show it is missed, as with any ``every`` > 1.
 """
 
 from __future__ import annotations

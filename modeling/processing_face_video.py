@@ -100,8 +100,9 @@ class FaceVideoProcessor(ImageProcessingMixin):
         detect_every: Run the detector on every this-many-th sampled frame (and the last); on the frames between two
             that show the same faces, each face is looked for only near where the two put it, and the frame is
             detected in full when one is not found there (``detection_schedule.py``). 1 detects on every frame; 3 (the
-            default) detects on a third, same faces, and any 3 consecutive frames (a person kept by ``people="all"``
-            is seen on at least ``MIN_PERSON_FRAMES`` = 3) include a fully detected one.
+            default) detects in full on a third, same faces, and any 3 consecutive frames include a fully detected
+            one, so a person in view for ``MIN_PERSON_FRAMES`` = 3 frames in a row (the fewest ``people="all"``
+            keeps) is always met by a whole-frame detection.
         max_frame_side: Decoded frames whose longer side is above this are shrunk to it as they are decoded (area
             averaging), so an analysis holds at most ``num_frames`` 1080p frames whatever the video's resolution (30
             4K frames are 750 MB). Face crops are at most ``image_size`` pixels, so only a face under about a third of
