@@ -4,7 +4,7 @@ Detection is the front end's most expensive step after decoding. Sampled frames 
 much, so the detector runs on every ``every``-th frame (and the last). A frame between two detected frames that show
 the same faces (as many, each overlapping its partner) expects each face where the two boxes interpolate to; the
 detector then looks only at a small square around each expected box (``CONFIRM_REACH`` x its side, shrunk to
-``CONFIRM_SIDE`` px: a few percent of a full detection) and the frame takes the boxes it finds there, real
+``CONFIRM_SIDE`` px: about a tenth of a whole-frame detection's time) and the frame takes the boxes it finds there, real
 detections. Anywhere else (a face appears, leaves, moves too far, or is not found again where expected) the frame is
 detected in full, so no face a full detection would find is lost to the schedule, and a person gone for a moment
 between two detected frames is not filled in.
@@ -117,7 +117,6 @@ def _square_around(frame: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.n
     side = int(np.ceil(CONFIRM_REACH * max(box[2] - box[0], box[3] - box[1], 1.0)))
     side += -side % max(side // CONFIRM_SIDE, 1)  # whole blocks for _area_resize's first step
     x0, y0 = int(np.floor((box[0] + box[2] - side) / 2)), int(np.floor((box[1] + box[3] - side) / 2))
-    height, width = frame.shape[:2]
     inside = np.asarray(frame)[max(y0, 0) : max(y0 + side, 0), max(x0, 0) : max(x0 + side, 0)]
     if inside.size == 0:  # the expected face is wholly outside the frame
         return np.zeros((CONFIRM_SIDE, CONFIRM_SIDE, 3), np.uint8), np.array([x0, y0], np.float64), CONFIRM_SIDE / side
