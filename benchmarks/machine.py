@@ -49,13 +49,18 @@ def cpu_isa(flags: set[str]) -> str:
 ISA_CAPS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")
 
 
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def machine_info() -> dict:
     """CPU, cores, Python, torch and GPU facts as a JSON-able dict."""
     import torch
 
     from modeling.inference_precision import bf16_is_native
 
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    usable = usable_cores()
     info = {
         "platform": platform.platform(),
         "python": platform.python_version(),
