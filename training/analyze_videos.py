@@ -452,9 +452,9 @@ def main(argv: list[str] | None = None) -> int:
             summary = analyze(args)
         if summary["is_main"]:
             print(
-                f"{summary['listed']} videos: {summary['analysed']} analysed now ({summary['failed']} failed, see the "
-                f"error column), {summary['done_before']} done before; {summary['output']} holds {summary['rows']} "
-                "rows."
+                f"{summary['listed']} video{'s' * (summary['listed'] != 1)}: {summary['analysed']} analysed now "
+                f"({summary['failed']} failed, see the error column), {summary['done_before']} done before; "
+                f"{summary['output']} holds {summary['rows']} row{'s' * (summary['rows'] != 1)}."
             )
 
     return run_cli(PROG, work, on_interrupt="interrupted; run the same command again to resume.",

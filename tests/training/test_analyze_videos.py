@@ -160,6 +160,12 @@ def test_a_rerun_skips_what_is_done_and_a_killed_run_resumes(tmp_path, model_dir
     shutil.copyfile(clip_tree / "moving.mp4", folder / "clip8.mp4")
     assert run(folder, "--output", output, "--model", model_dir) == 0
     assert "9 videos: 1 analysed now (0 failed, see the error column), 8 done before" in capsys.readouterr().out
+
+    one = tmp_path / "one.jsonl"
+    assert run(folder / "clip8.mp4", "--output", one, "--model", model_dir) == 0
+    assert f"1 video: 1 analysed now (0 failed, see the error column), 0 done before; {one} holds 1 row." in (
+        capsys.readouterr().out
+    )
     assert read(output)[:8] == read(reference) and len(read(output)) == 9
 
 
