@@ -536,7 +536,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
         traits = model_outputs["traits"][row].clamp(0.0, 1.0).tolist()
         found = person["face_found"].tolist()
         boxes = person["boxes"]
-        sides = [(b[2] - b[0]) * (b[3] - b[1]) if face else -1.0 for b, face in zip(boxes, found, strict=True)]
+        areas = [(b[2] - b[0]) * (b[3] - b[1]) if face else -1.0 for b, face in zip(boxes, found, strict=True)]
         result: dict[str, Any] = {
             "id": person["id"],
             "emotions": sorted(
@@ -557,7 +557,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
                 )
             ],
             "frames_seen": int(sum(found)),
-            "thumbnail_frame": int(np.argmax(sides)),
+            "thumbnail_frame": int(np.argmax(areas)),
         }
         if "timeline_probs" in model_outputs:
             window = int(model_outputs["timeline_window"][row])

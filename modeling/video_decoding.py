@@ -26,10 +26,8 @@ try:  # decord is the fallback decoder, for a file PyAV fails on; some platforms
     import decord
 
     decord.logging.set_level(decord.logging.QUIET)  # its ffmpeg would print to stderr on every bad file
-    _DECORD_ERRORS: tuple[type[BaseException], ...] = (RuntimeError, decord._ffi.base.DECORDError)
 except ImportError:
     decord = None
-    _DECORD_ERRORS = (RuntimeError,)
 
 VideoInput = str | os.PathLike | bytes
 # The file extensions taken as videos wherever a folder is read (compared in lower case): the containers both decoders
@@ -239,7 +237,7 @@ def _read_with_pyav(
             raise VideoDecodeError(f"{name} could not be decoded: it contains no video stream.", source)
         stream = container.streams.video[0]
         can_seek = bool(stream.frames or stream.duration or container.duration)
-        pts, last_length = _packet_times(path)
+        pts, last_length = _packet_times(container)
         if not len(pts):
             raise VideoDecodeError(f"{name} could not be decoded: its video stream holds no frames.", source)
         time_base = float(stream.time_base)
@@ -262,15 +260,13 @@ def _read_with_pyav(
     return frames, times[used], _metadata(fps, count, duration, shrink, used, name, source, missing)
 
 
-def _packet_times(path: str) -> tuple[np.ndarray, int]:
+def _packet_times(container) -> tuple[np.ndarray, int]:
     """Every video frame's presentation time (sorted, in the stream's time base) and the last frame's length.
 
-    Read by a second reader that demuxes the packets without decoding them: a small part of the cost of decoding.
+    Read by demuxing the open ``container``'s packets to the end without decoding them: a small part of the cost of
+    decoding.
     """
-    import av
-
-    with av.open(path) as counter:
-        packets = [(p.pts, p.duration) for p in counter.demux(counter.streams.video[0]) if p.size and p.pts is not None]
+    packets = [(p.pts, p.duration) for p in container.demux(container.streams.video[0]) if p.size and p.pts is not None]
     if not packets:
         return np.empty(0, np.int64), 0
     packets.sort()
