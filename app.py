@@ -98,8 +98,7 @@ def build_demo(
             logger.exception("Analysis of %s failed", video)
             message = f"The analysis failed unexpectedly ({type(error).__name__}); please try another video."
             raise gr.Error(message, duration=None, print_exception=False) from None
-        detector = pipe.processor_for(settings.num_frames, settings.face_detector).resolved_face_detector
-        return result, result_json(result, detector, loading.embedder_precision(pipe), fallback_reason)
+        return result, result_json(result, fallback_reason)
 
     def analyze(video: str | None, people: str = "main", progress=gr.Progress()):
         """Analyse a video of a face: the emotions shown and the apparent personality, with every view of the page

@@ -30,7 +30,7 @@ import threading
 import time
 from pathlib import Path
 
-from training.cli import ArgumentParser, run_cli
+from training.cli import ArgumentParser, first_line, run_cli
 from training.testing.app_process import running_app
 
 from machine import describe, machine_info, report
@@ -146,6 +146,11 @@ def bench(model: str, video: Path, repeats: int, warmup: int, concurrent: int, w
         }
 
 
+def failure_line(error: BaseException) -> str:
+    """A failed request as counted in the report: the error's class and the first line of its message."""
+    return f"{type(error).__name__}: {first_line(error)[:200]}"
+
+
 def load(model: str, video: Path, clients: int, requests: int, workdir: Path) -> dict:
     """`clients` users at once, each sending `requests` requests for `video` one after the other."""
     from gradio_client import Client, handle_file
@@ -164,7 +169,7 @@ def load(model: str, video: Path, clients: int, requests: int, workdir: Path) ->
                 client = Client(server.url, verbose=False)
             except Exception as error:  # noqa: BLE001 - counted, like a failed request
                 with lock:
-                    failures.extend([f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"] * requests)
+                    failures.extend([failure_line(error)] * requests)
                 return
             for _ in range(requests):
                 begin = time.perf_counter()
@@ -172,7 +177,7 @@ def load(model: str, video: Path, clients: int, requests: int, workdir: Path) ->
                     client.predict(handle_file(str(video)), api_name="/predict")
                 except Exception as error:  # noqa: BLE001 - every kind of failure is what is counted
                     with lock:
-                        failures.append(f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:200]}")
+                        failures.append(failure_line(error))
                 else:
                     with lock:
                         answers.append(time.perf_counter() - begin)

@@ -50,14 +50,10 @@ from machine import describe, machine_info, report
 def bench(args: argparse.Namespace, workdir: Path) -> dict:
     model_dir = build_model_folder(workdir / "model", args.tiny)
     clip = benchmark_video(workdir / "clip_720p_15s.mp4")
-    if args.videos < 2:
-        raise UserError("--videos must be at least 2: the rate is timed beyond the first video.")
-    folders = {}
-    for count in (1, args.videos):
-        folders[count] = workdir / f"videos{count}"
-        folders[count].mkdir(exist_ok=True)
-        for index in range(count):
-            shutil.copyfile(clip, folders[count] / f"clip{index:03d}.mp4")
+    folder = workdir / "videos"
+    folder.mkdir()
+    for index in range(args.videos):
+        shutil.copyfile(clip, folder / f"clip{index:03d}.mp4")
     device = torch.device(args.device)
     precision = resolve_precision(args.precision, device)
 
@@ -67,15 +63,15 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
     if args.num_workers is not None:
         common += ["--num_workers", str(args.num_workers)]
 
-    def batch_run(count: int, name: str) -> tuple[float, list[dict]]:
+    def batch_run(target: Path, name: str) -> tuple[float, list[dict]]:
         output = workdir / f"{name}.jsonl"
         start = time.perf_counter()
-        if analyze_videos([str(folders[count]), "--output", str(output), *common]) != 0:
+        if analyze_videos([str(target), "--output", str(output), *common]) != 0:
             raise SystemExit("the batch command failed")
         seconds = time.perf_counter() - start
         return seconds, [json.loads(line) for line in output.read_text().splitlines()]
 
-    batch_run(1, "warmup")
+    batch_run(clip, "warmup")
 
     # The embedder alone on the same crops, as the pipeline runs it.
     pipe = pipeline("face-video-analysis", model=str(model_dir), device=device, precision=precision)
@@ -100,8 +96,8 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
     embed_all()  # warm-up
     batch_times, startup_times, embed_times = [], [], []
     for repeat in range(args.repeats):
-        startup_times.append(batch_run(1, f"startup{repeat}")[0])
-        seconds, rows = batch_run(args.videos, f"results{repeat}")
+        startup_times.append(batch_run(clip, f"startup{repeat}")[0])
+        seconds, rows = batch_run(folder, f"results{repeat}")
         batch_times.append(seconds)
         embed_times.append(embed_all())
     errors = [row["error"] for row in rows if row["error"]]
@@ -168,6 +164,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--repeats", type=int, default=2, help="alternating timed runs of each side (medians kept)")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
+    if args.videos < 2:
+        raise UserError("--videos must be at least 2: the rate is timed beyond the first video.")
     with tempfile.TemporaryDirectory(prefix="bench_batch_") as workdir:
         results = bench(args, Path(workdir))
     return report(results, table(results), args.json)

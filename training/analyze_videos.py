@@ -41,6 +41,7 @@ import torch
 from tqdm.auto import tqdm
 
 from modeling.inference_precision import PRECISION_ENV, PRECISIONS, resolve_precision
+from modeling.processing_face_video import FACE_DETECTORS
 from modeling.video_decoding import VIDEO_EXTENSIONS
 from training.cli import ArgumentParser, UserError, first_line, positive_int, run_cli
 from training.shards import TEMP_PREFIX, chunk_name, read_jsonl, write_text_atomically
@@ -48,7 +49,6 @@ from training.video_datasets import share_of_process
 
 PROG = "analyze_videos.py"
 FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet"}
-VIDEO_SUFFIXES = VIDEO_EXTENSIONS  # the decoders' list, shared with the extraction
 
 
 class AnalysisError(UserError):
@@ -75,11 +75,11 @@ def list_inputs(inputs: Iterable[str]) -> list[str]:
             found[os.path.normpath(given)] = None
         elif path.is_dir():
             for candidate in sorted(path.rglob("*")):
-                if candidate.is_file() and candidate.suffix.lower() in VIDEO_SUFFIXES:
+                if candidate.is_file() and candidate.suffix.lower() in VIDEO_EXTENSIONS:
                     found[os.path.normpath(candidate)] = None
         elif glob.has_magic(given):
             matches = sorted(glob.glob(given, recursive=True))
-            videos = [m for m in matches if os.path.isfile(m) and Path(m).suffix.lower() in VIDEO_SUFFIXES]
+            videos = [m for m in matches if os.path.isfile(m) and Path(m).suffix.lower() in VIDEO_EXTENSIONS]
             if not videos:
                 raise AnalysisError(f"the pattern {given!r} matches no video file.")
             found.update(dict.fromkeys(os.path.normpath(m) for m in videos))
@@ -147,7 +147,9 @@ def error_sentence(video: str, error: BaseException) -> str:
 
     if isinstance(error, FaceVideoError):
         return str(error)
-    return f"{Path(video).name}: unexpected {type(error).__name__}: {first_line(error)}."
+    message = first_line(error)
+    detail = f": {message}" if message != type(error).__name__ else ""  # no message: the class name says it all
+    return f"{Path(video).name}: unexpected {type(error).__name__}{detail}."
 
 
 def output_format(output: Path) -> str:
@@ -415,7 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "(one row per person, with their id in the person column).")
     parser.add_argument("--num_frames", type=positive_int, default=None,
                         help="Frames sampled per video (default: the model's processor's).")
-    parser.add_argument("--face_detector", choices=("auto", "face_alignment", "haar"), default=None,
+    parser.add_argument("--face_detector", choices=FACE_DETECTORS, default=None,
                         help="Face detector (default: the model's processor's).")
     parser.add_argument("--batch_size", type=positive_int, default=None,
                         help="Videos whose face crops go through the model together (default 1; more on a GPU).")

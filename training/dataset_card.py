@@ -14,7 +14,7 @@ from typing import Any
 
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from training.tables import TARGET_LABELS
+from training.tables import PROVENANCE_KEYS, TARGET_LABELS
 
 CARD_KEY = "face_fusion"
 
@@ -137,7 +137,7 @@ def provenance_from_card(card: DatasetCard | str | os.PathLike) -> dict[str, str
         card = DatasetCard.load(Path(card))
     section = card.data.to_dict().get(CARD_KEY)
     section = section if isinstance(section, dict) else {}
-    return {key: section.get(key) for key in ("precision", "embedder_weights_sha256")}
+    return {key: section.get(key) for key in PROVENANCE_KEYS}
 
 
 def label_names_from_card(card: DatasetCard | str | os.PathLike) -> tuple[str, ...] | None:

@@ -6,7 +6,8 @@ split with the columns `video_id` (the file name without its extension), `embedd
 (T int8, 1 where the face was really detected). `training/build_dataset.py` joins these tables with the labels.
 With `--people all` every person seen often and large enough gets a row of their own, keyed
 `<video_id>#<person_id>` (the main person first; person ids are the processor's, unique within a video). Every
-container the decoders read is taken (.mp4 .m4v .mov .mkv .webm .avi, in any case).
+container the decoders read is taken, in any case (``VIDEO_EXTENSIONS``: .mp4 .m4v .mov .mkv .webm .avi .mpg .mpeg
+.wmv .flv .3gp .ts).
 
 The run is resumable: videos are done in chunks, each finished chunk is stored atomically as a shard, and a rerun of
 the same command skips every finished video (and every video already found unusable) and ends with the same table as

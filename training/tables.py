@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -99,9 +100,14 @@ def describe_training_table(target: str, provenance: dict[str, str | None] | Non
     `embedder_weights_sha256`: see `table_provenance`), one `key: value` line each.
     """
     labels = _check_target(target)
-    lines = [f"face-fusion training table ({target} per video).", f"label_names: {', '.join(labels)}"]
-    lines += [f"{key}: {value}" for key, value in (provenance or {}).items() if key in PROVENANCE_KEYS and value]
-    return "\n".join(lines)
+    return "\n".join([f"face-fusion training table ({target} per video).", *_description_lines(labels, provenance)])
+
+
+def _description_lines(labels: Sequence[str] | None, provenance: dict[str, str | None] | None) -> list[str]:
+    """The `label_names: ...` and provenance `key: value` lines of a training table's description (what
+    `_PROVENANCE` and the label-order check read back)."""
+    lines = [f"label_names: {', '.join(labels)}"] if labels is not None else []
+    return lines + [f"{key}: {value}" for key, value in (provenance or {}).items() if key in PROVENANCE_KEYS and value]
 
 
 def extraction_provenance(description: str | None) -> dict[str, str | None]:
@@ -208,8 +214,7 @@ def _load_hub_layout(source: str, card: str | Path) -> DatasetDict:
         names, provenance = label_names_from_card(card), provenance_from_card(card)
     except Exception:  # noqa: BLE001 - no card, or an unreadable one: the table declares no order, as before
         names, provenance = None, {}
-    lines = [f"label_names: {', '.join(names)}"] if names is not None else []
-    lines += [f"{key}: {value}" for key, value in provenance.items() if key in PROVENANCE_KEYS and value]
+    lines = _description_lines(names, provenance)
     if lines and isinstance(loaded, DatasetDict):
         for split in loaded.values():
             split.info.description = "\n".join([split.info.description or "", *lines]).strip()

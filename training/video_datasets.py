@@ -9,7 +9,8 @@ Folder layouts (those of the original extraction scripts):
   taken too when no ``--folders`` are named.
 
 Every container the decoders read is taken, whatever the case of its extension (``VIDEO_EXTENSIONS``: ``.mp4 .m4v
-.mov .mkv .webm .avi``); every other file is listed as skipped, with the reason, so the failure log can say so.
+.mov .mkv .webm .avi .mpg .mpeg .wmv .flv .3gp .ts``); every other file is listed as skipped, with the reason, so the
+failure log can say so.
 A video's id is its file name without the extension (FIV2 ids look like ``J4GQm9j0JZ0.003``).
 
 ``VideoCropDataset`` is a torch ``Dataset`` over such a list whose items are the processor's face crops (or the

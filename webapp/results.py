@@ -46,21 +46,17 @@ TRAIT_WORDS = {
 }
 
 
-def result_json(
-    result: dict[str, Any], detector: str, precision: str, untrained_reason: str | None = None
-) -> dict[str, Any]:
+def result_json(result: dict[str, Any], untrained_reason: str | None = None) -> dict[str, Any]:
     """The JSON the page shows and the API returns: the pipeline's result without the crop images, with `emotions`
-    as a label -> probability mapping (most likely first), and the `detector` and `precision` that made it (the
-    pipeline's own values when it reports them). `model.untrained` says whether the numbers come from the untrained
-    fallback (then `model.untrained_reason` says why)."""
+    as a label -> probability mapping (most likely first); the `detector` and `precision` that made it are the
+    pipeline's own. `model.untrained` says whether the numbers come from the untrained fallback (then
+    `model.untrained_reason` says why)."""
     data = {key: value for key, value in result.items() if key not in SERVER_ONLY_KEYS}
     if "people" in data:  # each person's crops and thumbnail are images, shown on the page, not JSON
         data["people"] = [
             {key: value for key, value in person.items() if key not in SERVER_ONLY_KEYS} for person in data["people"]
         ]
     data["emotions"] = {item["label"]: item["score"] for item in result["emotions"]}
-    data.setdefault("detector", detector)
-    data.setdefault("precision", precision)
     data["model"] = {**result.get("model", {}), "untrained": untrained_reason is not None}
     if untrained_reason is not None:
         data["model"]["untrained_reason"] = untrained_reason

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from PIL import Image
-from skimage import data
 
 from modeling import FaceFusionModel
 from modeling.processing_face_video import FaceVideoProcessor
@@ -24,6 +22,7 @@ from training.testing.videos import (
     faceless_video,
     moving_face_video,
     render_frames,
+    still_image_file,
     text_file,
     truncated_video,
     write_video,
@@ -74,8 +73,7 @@ def videos(tmp_path_factory) -> dict[str, Path]:
     seed = moving_face_video(folder / "seed.mp4").read_bytes()
     too_large = folder / "large.mp4"  # a real clip padded past the upload limit
     too_large.write_bytes(seed + bytes(int(1.2 * MAX_UPLOAD_MB * 2**20)))
-    still_image = folder / "photo.jpg"  # a photo uploaded as it is
-    Image.fromarray(data.astronaut()).save(still_image, quality=90)
+    still_image = still_image_file(folder / "photo.jpg")  # a photo uploaded as it is
     bad_header = folder / "bad_header.mp4"  # a real clip whose first bytes (the container's header) are zeroed
     bad_header.write_bytes(bytes(64) + seed[64:])
     return {

@@ -13,6 +13,7 @@ from transformers.pipelines import PIPELINE_REGISTRY
 from modeling import EmoNeXtForImageClassification, EmotionTransformerModel, FaceFusionModel, TraitTransformerModel
 from modeling.pipeline_face_video import TASK, FaceVideoAnalysisPipeline
 from modeling.processing_face_video import FaceVideoProcessor
+from training.testing.photo_faces import two_people_video
 from training.testing.tiny_configs import (
     IMAGE_SIZE,
     NUM_FRAMES,
@@ -69,6 +70,7 @@ def videos(tmp_path_factory) -> dict[str, Path]:
         "gap": face_gap_video(folder / "gap.mp4"),
         "faceless": faceless_video(folder / "faceless.mp4"),
         "text": text_file(folder / "notes.mp4"),
+        "two_people": two_people_video(folder / "two_people.mp4"),
     }
 
 

@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 
 from modeling.video_annotation import PERSON_COLORS
-from training.testing.photo_faces import two_people_video
 from training.testing.tiny_configs import NUM_FRAMES
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    return two_people_video(tmp_path_factory.mktemp("annotate") / "two_people.mp4")
+def clip(videos):
+    return videos["two_people"]
 
 
 def decoded(path) -> tuple[list[np.ndarray], str, float]:

@@ -9,13 +9,13 @@ import pytest
 import torch
 
 from modeling.face_detection import box_iou
-from training.testing.photo_faces import two_people_presence, two_people_video
+from training.testing.photo_faces import two_people_presence
 from training.testing.tiny_configs import NUM_FRAMES
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    return two_people_video(tmp_path_factory.mktemp("people") / "two_people.mp4")
+def clip(videos):
+    return videos["two_people"]
 
 
 def presence(result) -> list[tuple[bool, bool]]:
