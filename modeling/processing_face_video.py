@@ -17,6 +17,7 @@ naming the file and the reason.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable
 from typing import Any, Literal, TypedDict
@@ -54,6 +55,17 @@ FACE_DETECTORS = ("auto", "face_alignment", "haar")
 
 class NoFaceFoundError(FaceVideoError):
     """No face was detected in any sampled frame."""
+
+
+@functools.cache
+def _opencv_on_one_thread() -> None:
+    """Run OpenCV's calls (detection, resizing, colour conversion) on the calling thread, process-wide, once.
+
+    Its thread pool costs 15 % more core-seconds for the same detections on two cores (benchmarks/bench_front_end.py),
+    and the front end's parallelism is elsewhere: overlapping the embedder, prefetch threads, concurrent page requests.
+    Set once, before any prefetch thread exists, because OpenCV's setting must not change while other threads use it.
+    """
+    cv2.setNumThreads(1)
 
 
 class FaceVideoProcessorKwargs(TypedDict, total=False):
@@ -154,6 +166,7 @@ class FaceVideoProcessor(ImageProcessingMixin):
         self.image_mean = list(image_mean) if image_mean is not None else list(IMAGENET_MEAN)
         self.image_std = list(image_std) if image_std is not None else list(IMAGENET_STD)
         self.device = device
+        _opencv_on_one_thread()
         # Built on first use, once per instance; attributes starting with "_" are left out of the saved JSON.
         self._detector: HaarFaceDetector | FaceAlignmentDetector | None = None
         self._detector_fallback: str | None = None  # why "auto" runs Haar
