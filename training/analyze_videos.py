@@ -10,7 +10,9 @@ never stops the run). The output's extension (.jsonl, .csv, .parquet) chooses th
 The run is resumable: finished rows are stored in small files beside the output as they come (each written under a
 temporary name and renamed, so a killed run leaves no half-written row), and the output is rewritten from them at
 the end. Run the same command again and every video already in the output, or in those files, is skipped. Under
-`accelerate launch` the videos are split across the processes (one per GPU) and the main process writes the output.
+`accelerate launch` the videos are split across the processes (one per GPU) and the main process writes the output;
+on a CPU, `--processes N` does the same with N processes of one thread each (one per core is fastest: the front end
+then never holds up the embedder's other threads).
 
 With `--annotate DIR`, each video's annotated H.264 clip (each person's box, id and top emotion over the sampled
 frames) is written to `DIR/<video stem>.annotated.mp4`; videos are then analysed one at a time (no prefetching).
@@ -19,6 +21,7 @@ Examples:
 
     python training/analyze_videos.py clips/ --output results.csv --model org/face-fusion
     python training/analyze_videos.py "interviews/**/*.mp4" extra.webm --output results.parquet --model ./run
+    python training/analyze_videos.py clips/ --output results.jsonl --model org/face-fusion --processes 4  # 4 cores
     accelerate launch training/analyze_videos.py clips/ --output results.jsonl --model org/face-fusion
 """
 
@@ -44,6 +47,7 @@ from modeling.inference_precision import PRECISION_ENV, PRECISIONS, resolve_prec
 from modeling.processing_face_video import FACE_DETECTORS
 from modeling.video_decoding import VIDEO_EXTENSIONS
 from training.cli import ArgumentParser, UserError, first_line, positive_int, run_cli
+from training.cpu_processes import launched_by_a_launcher, run_processes
 from training.shards import TEMP_PREFIX, chunk_name, read_jsonl, write_text_atomically
 from training.video_datasets import share_of_process
 
@@ -430,8 +434,22 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Also write each video's annotated clip (boxes, ids, top emotion) to "
                              "DIR/<video stem>.annotated.mp4.")
     parser.add_argument("--cpu", action="store_true", help="Run on the CPU even when a GPU is present.")
+    parser.add_argument("--processes", type=positive_int, default=1,
+                        help="On the CPU: run this many processes, each embedding on one thread and taking its share "
+                             "of the videos (one per core is fastest over many videos; each loads the model). On GPUs, "
+                             "use accelerate launch instead.")
     parser.add_argument("--quiet", action="store_true", help="No progress bar.")
     return parser
+
+
+def _check_cpu_processes(args: argparse.Namespace) -> None:
+    """Refuse --processes where it does not apply, before any process starts."""
+    if torch.cuda.is_available() and not args.cpu:
+        raise AnalysisError("--processes is for the CPU; on GPUs, run accelerate launch (one process per GPU), or add "
+                            "--cpu.")
+    output_format(args.output)
+    if not args.output.parent.is_dir():
+        raise AnalysisError(f"the folder of --output {args.output} does not exist.")
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -442,6 +460,12 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit code (0 done, 2 bad input, 130 interrupted: `training/cli.py`)."""
     args = build_parser().parse_args(argv)
+    if args.processes > 1 and not launched_by_a_launcher():
+        code = run_cli(PROG, lambda: _check_cpu_processes(args))
+        if code:
+            return code
+        argv = [*(sys.argv[1:] if argv is None else argv), "--cpu"]
+        return run_processes(os.path.abspath(__file__), argv, args.processes)
 
     def work() -> None:
         with warnings.catch_warnings():

@@ -185,6 +185,37 @@ def test_two_processes_give_the_rows_of_one(tmp_path, model_dir, clip_tree):
     assert read(two) == read(plain)
 
 
+def test_processes_option_splits_the_videos_and_gives_the_rows_of_one(tmp_path, model_dir, clip_tree):
+    plain = tmp_path / "plain.jsonl"
+    assert run(clip_tree, "--output", plain, "--model", model_dir) == 0
+    two = tmp_path / "two.jsonl"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), str(clip_tree), "--output", str(two), "--model", str(model_dir),
+         "--precision", "fp32", "--quiet", "--processes", "2"],
+        env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("3 videos: 3 analysed now") == 1  # both processes' counts, printed by the main one
+    assert read(two) == read(plain)
+
+
+def test_processes_option_stops_every_process_with_one_sentence(tmp_path, clip_tree):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+    command = [sys.executable, str(SCRIPT), str(clip_tree), "--precision", "fp32", "--quiet", "--processes", "2"]
+    # Checked before any process starts ...
+    done = subprocess.run([*command, "--output", str(tmp_path / "no" / "r.jsonl"), "--model", str(tmp_path)],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert_one_sentence(done.stderr.strip(), "analyze_videos.py: error:", "does not exist")
+    # ... and found by the processes themselves: each fails, the user reads it once.
+    done = subprocess.run([*command, "--output", str(tmp_path / "r.jsonl"), "--model", str(tmp_path / "nothing")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.count("analyze_videos.py: error:") == 1, done.stderr
+    assert not (tmp_path / "r.jsonl").exists()
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
