@@ -15,7 +15,8 @@ Settings compared:
   default (400 px, every 2nd frame), run with today's schedule (faces between detected frames looked for again near
   where they are expected) and eye check; the second is today's default.
 
-OpenCV runs on one thread, as in the processor (`_opencv_on_one_thread`): its thread pool costs more core-seconds.
+OpenCV runs on one thread, as when the pipeline, the batch command or the extraction analyse many videos
+(`opencv_on_one_thread`): its thread pool costs more core-seconds.
 
 Usage:
     python benchmarks/bench_front_end.py [--repeats 3] [--json OUT]
@@ -32,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from modeling import video_decoding as decoding
-from modeling.processing_face_video import FaceVideoProcessor
+from modeling.processing_face_video import FaceVideoProcessor, opencv_on_one_thread
 from training.cli import ArgumentParser, run_cli
 from training.testing import videos
 
@@ -88,6 +89,7 @@ def all_faces_found(processor: FaceVideoProcessor, frames: np.ndarray) -> int:
 def bench(args: argparse.Namespace, workdir: Path) -> dict:
     clip = videos.benchmark_video(workdir / "clip_720p_15s.mp4")
     test_clips = {name: write(workdir / f"{name}.mp4") for name, write in TEST_CLIPS.items()}
+    opencv_on_one_thread()
     base = FaceVideoProcessor(face_detector="haar")
     detectors = {}
     for side, every, scale_factor in DETECTION_SETTINGS:

@@ -37,7 +37,7 @@ from transformers import Pipeline
 from .face_detection import MIN_PERSON_FACE_FRACTION, MIN_PERSON_FRAMES
 from .inference_batching import default_embed_batch_size
 from .inference_precision import precision_autocast, precision_setting, resolve_precision
-from .processing_face_video import FaceVideoProcessor, VideoDecodeError
+from .processing_face_video import FaceVideoProcessor, VideoDecodeError, opencv_on_one_thread
 from .video_annotation import frame_emotions, write_annotated_video
 from .weights_fingerprint import weights_fingerprint
 
@@ -311,6 +311,8 @@ class FaceVideoAnalysisPipeline(Pipeline):
             num_workers = 0
         if num_workers is None:
             num_workers = default_prefetch_workers(self.device)
+        if num_workers:
+            opencv_on_one_thread()  # a front end overlapping the embedder pays in core-seconds (processing_face_video)
         total = max(len(videos), 1) if callback is not None else 1
         share = _PREPROCESS_SHARE
 

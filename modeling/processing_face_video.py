@@ -58,12 +58,13 @@ class NoFaceFoundError(FaceVideoError):
 
 
 @functools.cache
-def _opencv_on_one_thread() -> None:
-    """Run OpenCV's calls (detection, resizing, colour conversion) on the calling thread, process-wide, once.
+def opencv_on_one_thread() -> None:
+    """Run OpenCV's calls (detection, resizing, colour conversion) on the calling thread, process-wide, from now on.
 
-    Its thread pool costs 15 % more core-seconds for the same detections on two cores (benchmarks/bench_front_end.py),
-    and the front end's parallelism is elsewhere: overlapping the embedder, prefetch threads, concurrent page requests.
-    Set once, before any prefetch thread exists, because OpenCV's setting must not change while other threads use it.
+    For a process that analyses many videos: OpenCV's thread pool costs 20 % more core-seconds for the same detections
+    (benchmarks/bench_front_end.py), and such a process has its parallelism elsewhere (the embedder's threads, prefetch
+    threads, more processes). A single video keeps the pool: it finds the faces sooner. Called once, before the
+    prefetch threads start, because OpenCV's setting must not change while other threads use it.
     """
     cv2.setNumThreads(1)
 
@@ -166,7 +167,6 @@ class FaceVideoProcessor(ImageProcessingMixin):
         self.image_mean = list(image_mean) if image_mean is not None else list(IMAGENET_MEAN)
         self.image_std = list(image_std) if image_std is not None else list(IMAGENET_STD)
         self.device = device
-        _opencv_on_one_thread()
         # Built on first use, once per instance; attributes starting with "_" are left out of the saved JSON.
         self._detector: HaarFaceDetector | FaceAlignmentDetector | None = None
         self._detector_fallback: str | None = None  # why "auto" runs Haar
