@@ -88,8 +88,9 @@ step extraction 150 "$PYTHON" benchmarks/bench_extract.py "${size[@]}" --videos 
 
 # 2. The batch command (training/analyze_videos.py) beside the embedder alone on the same crops.
 batch_videos=$(( videos / 2 > 2 ? videos / 2 : 2 ))  # the batch rate is timed beyond a first video
+# One process: the GPU's way (more GPUs: accelerate launch); --processes is the CPU's, timed by the CPU runs.
 step batch 130 "$PYTHON" benchmarks/bench_batch.py "${size[@]}" --device "$device" --videos "$batch_videos" \
-    --json "$RESULTS/bench_batch_${suffix}.json"
+    --processes 1 --json "$RESULTS/bench_batch_${suffix}.json"
 
 # 3. Each trainer, a short run under accelerate launch with bf16 mixed precision.
 launch=("$PYTHON" -m accelerate.commands.launch --num_processes 1 --num_machines 1 --mixed_precision "$precision"

@@ -26,15 +26,16 @@ def test_bench_batch_writes_its_report(tmp_path):
     figures = json.loads(report.read_text())
     for key in ("embedder_videos_per_s", "front_end_s_per_video", "startup_s", "whole_run_videos_per_s"):
         assert figures[key] > 0, key
-    # one process and two (--processes 2: each on one thread), the top-level figures the latter's; with the tiny
+    # one process and two (--processes 2: each on one thread), the top-level figures the faster's; with the tiny
     # model two processes' rate is within their start-up's noise, so only one process's is checked for sense
-    assert set(figures["by_processes"]) == {"1", "2"} and figures["processes"] == 2
-    assert figures["by_processes"]["1"]["videos_per_s"] > 0
+    runs = figures["by_processes"]
+    assert set(runs) == {"1", "2"} and runs["1"]["videos_per_s"] > 0
+    assert figures["videos_per_s"] == max(run["videos_per_s"] for run in runs.values())
+    assert figures["videos_per_s"] == runs[str(figures["processes"])]["videos_per_s"]
     for count, run in figures["by_processes"].items():
         assert run["efficiency"] == run["videos_per_s"] / figures["embedder_videos_per_s"]
         # the rate once started leaves out the run on one video per process: (3 - P) videos over the difference
         assert run["videos_per_s"] == (3 - int(count)) / (run["batch_s"] - run["startup_s"])
-    assert figures["videos_per_s"] == figures["by_processes"]["2"]["videos_per_s"]
     assert figures["faces_found"] == figures["frames_sampled"] == 3 * 6  # three copies of the clip, 6 tiny frames each
     assert figures["machine"]["cpu_model"] and figures["precision"] in ("fp32", "bf16")
     assert "efficiency" in done.stdout and "batch, 2 processes" in done.stdout  # the printed table
