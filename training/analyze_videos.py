@@ -11,8 +11,8 @@ The run is resumable: finished rows are stored in small files beside the output 
 temporary name and renamed, so a killed run leaves no half-written row), and the output is rewritten from them at
 the end. Run the same command again and every video already in the output, or in those files, is skipped. Under
 `accelerate launch` the videos are split across the processes (one per GPU) and the main process writes the output;
-on a CPU, `--processes N` does the same with N processes of one thread each (one per core is fastest: the front end
-then never holds up the embedder's other threads).
+on a CPU, `--processes N` does the same with N processes of one thread each (one per core is fastest over many
+videos: `training/cpu_processes.py`).
 
 With `--annotate DIR`, each video's annotated H.264 clip (each person's box, id and top emotion over the sampled
 frames) is written to `DIR/<video stem>.annotated.mp4`; videos are then analysed one at a time (no prefetching).

@@ -1,10 +1,11 @@
 """Run a tool as several single-threaded processes on the CPU, the way `accelerate launch` runs one per GPU.
 
-On a CPU, one process whose embedder uses every core shares those cores with its own front end (decoding and face
-finding the next video): the embedder's threads then wait for each other at every step while one of them is off its
-core. One process per core, each on one thread and each taking its share of the videos, has no such waits, and each
-front end only delays its own process (`benchmarks/bench_batch.py`: efficiency 0.85 with one process, 0.95 with one per
-core, on two cores with bf16).
+On a CPU, one process whose embedder keeps every core busy must fit its own front end (decoding and finding the faces
+of the next video) into those cores, and its threads wait for each other at the end of every operation. One process
+per core, each embedding on one thread and taking its share of the videos, has no such waits, and the time they
+save pays for the front end (`benchmarks/bench_batch.py`, two cores, bf16: the batch rate once started was 0.90 of
+the embedder's alone with one process, 1.01 with one per core). Each process loads the model, so it pays over many
+videos.
 
 The processes form a torch.distributed group (gloo) from the usual environment variables (`RANK`, `WORLD_SIZE`,
 `MASTER_ADDR`, ...), which `accelerate.Accelerator(cpu=True)` reads as a multi-CPU run, so the tool's distributed
