@@ -3,9 +3,9 @@
 On a CPU, one process whose embedder keeps every core busy must fit its own front end (decoding and finding the faces
 of the next video) into those cores, and its threads wait for each other at the end of every operation. One process
 per core, each embedding on one thread and taking its share of the videos, has no such waits, and the time they
-save pays for the front end (`benchmarks/bench_batch.py`, two cores, bf16: the batch rate once started was 0.90 of
-the embedder's alone with one process, 1.01 with one per core). Each process loads the model, so it pays over many
-videos.
+save pays for the front end (`benchmarks/bench_batch.py`, two cores, bf16, two runs: the batch rate once started was
+0.86 and 0.90 of the embedder's alone with one process, 0.92 and 1.01 with one per core). Each process loads the
+model, so it pays over many videos.
 
 The processes form a torch.distributed group (gloo) from the usual environment variables (`RANK`, `WORLD_SIZE`,
 `MASTER_ADDR`, ...), which `accelerate.Accelerator(cpu=True)` reads as a multi-CPU run, so the tool's distributed
