@@ -360,7 +360,8 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
 
     failed = 0
     chunk: list[dict[str, Any]] = []
-    progress = tqdm(total=len(share), desc="videos", unit="video", disable=not is_main or args.quiet,
+    share_of = "videos" if world == 1 else f"videos (this process's share, 1 of {world})"  # the others show none
+    progress = tqdm(total=len(share), desc=share_of, unit="video", disable=not is_main or args.quiet,
                     dynamic_ncols=True)
     for video, result in analysed(pipe, share, args, options):
         rows = result_rows(video, result, emotion_labels, trait_names, detector, precision)
