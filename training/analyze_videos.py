@@ -164,6 +164,13 @@ def output_format(output: Path) -> str:
     return fmt
 
 
+def check_output(output: Path) -> None:
+    """Refuse an --output the run could not write: an unknown extension, or a folder that does not exist."""
+    output_format(output)
+    if not output.parent.is_dir():
+        raise AnalysisError(f"the folder of --output {output} does not exist.")
+
+
 def read_rows(output: Path) -> list[dict[str, Any]]:
     """The rows of an existing output file (none when it does not exist)."""
     if not output.is_file():
@@ -325,9 +332,7 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
 
     accelerator = Accelerator(cpu=args.cpu)
     rank, world, is_main = accelerator.process_index, accelerator.num_processes, accelerator.is_main_process
-    output_format(args.output)
-    if not args.output.parent.is_dir():
-        raise AnalysisError(f"the folder of --output {args.output} does not exist.")
+    check_output(args.output)
     videos = list_inputs(args.inputs)
 
     try:
@@ -448,9 +453,7 @@ def _check_cpu_processes(args: argparse.Namespace) -> None:
     if torch.cuda.is_available() and not args.cpu:
         raise AnalysisError("--processes is for the CPU; on GPUs, run accelerate launch (one process per GPU), or add "
                             "--cpu.")
-    output_format(args.output)
-    if not args.output.parent.is_dir():
-        raise AnalysisError(f"the folder of --output {args.output} does not exist.")
+    check_output(args.output)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
