@@ -57,6 +57,11 @@ class NoFaceFoundError(FaceVideoError):
     """No face was detected in any sampled frame."""
 
 
+class FaceDetectorFallbackWarning(UserWarning):
+    """Faces are found with OpenCV's Haar cascade because face-alignment cannot run (the message says why). A tool
+    that states the detector itself (``face_detector_description``) can silence this category."""
+
+
 @functools.cache
 def opencv_on_one_thread() -> None:
     """Run OpenCV's calls (detection, resizing, colour conversion) on the calling thread, process-wide, from now on.
@@ -424,6 +429,7 @@ class FaceVideoProcessor(ImageProcessingMixin):
                     f"Faces are found with OpenCV's Haar cascade instead of face-alignment (less accurate, crops not "
                     f"eye-levelled) because {_lower_first(self._detector_fallback.rstrip('.'))}; run "
                     "training/fetch_weights.py online once, or pass face_detector='haar' to silence this.",
+                    FaceDetectorFallbackWarning,
                     stacklevel=2,
                 )
         return self._detector

@@ -44,10 +44,10 @@ import torch
 from tqdm.auto import tqdm
 
 from modeling.inference_precision import PRECISION_ENV, PRECISIONS, resolve_precision
-from modeling.processing_face_video import FACE_DETECTORS
+from modeling.processing_face_video import FACE_DETECTORS, FaceDetectorFallbackWarning
 from modeling.video_decoding import VIDEO_EXTENSIONS
 from training.cli import ArgumentParser, UserError, first_line, positive_int, run_cli
-from training.cpu_processes import launched_by_a_launcher, run_processes
+from training.cpu_processes import can_tell_launcher, launched_by_a_launcher, run_processes, tell_launcher
 from training.shards import TEMP_PREFIX, chunk_name, read_jsonl, write_text_atomically
 from training.video_datasets import share_of_process
 
@@ -361,13 +361,16 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
     done = {video_key(row["video"]) for row in [*read_rows(args.output), *store.rows()]}
     pending = [video for video in videos if video_key(video) not in done]
     share = share_of_process(pending, rank, world)
+    if is_main:
+        tell_launcher(f"total {len(pending)}")  # before the wait: it reaches the launcher before any "done"
     accelerator.wait_for_everyone()  # every process has listed what is done before any process writes
 
     failed = 0
     chunk: list[dict[str, Any]] = []
-    share_of = "videos" if world == 1 else f"videos (this process's share, 1 of {world})"  # the others show none
-    progress = tqdm(total=len(share), desc=share_of, unit="video", disable=not is_main or args.quiet,
-                    dynamic_ncols=True)
+    # Under --processes the launcher's bar counts every process's videos; under accelerate launch the main process's
+    # bar counts its own share (the others show none).
+    share_of = "videos" if world == 1 else f"videos (this process's share, 1 of {world})"
+    progress = progress_bar(len(share), share_of, disable=not is_main or args.quiet or can_tell_launcher())
     for video, result in analysed(pipe, share, args, options):
         rows = result_rows(video, result, emotion_labels, trait_names, detector, precision)
         failed += bool(rows[0]["error"])
@@ -377,6 +380,7 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
             chunk = []
         progress.update(1)
         progress.set_postfix(failed=failed, refresh=False)
+        tell_launcher(f"done {int(bool(rows[0]['error']))}")
     if chunk:
         store.write_chunk(chunk)
     progress.close()
@@ -399,6 +403,40 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
         summary["rows"] = store.publish(names)
     accelerator.wait_for_everyone()
     return summary
+
+
+def progress_bar(total: int, description: str, disable: bool = False) -> tqdm:
+    """The command's progress bar: videos done, videos/s and the time left, on stderr."""
+    return tqdm(total=total, desc=description, unit="video", disable=disable, dynamic_ncols=True)
+
+
+class ProgressOfProcesses:
+    """The launcher's side of ``--processes``: one progress bar over every process's videos, and the main process's
+    summary printed once the bar is closed (not through it).
+
+    The processes send ``total N`` (the main one, once: the videos left to analyse), ``done 0`` or ``done 1`` (any
+    of them, after each video; 1: it failed) and ``say TEXT`` (the main one's summary).
+    """
+
+    def __init__(self, quiet: bool):
+        self.quiet, self.bar, self.failed = quiet, None, 0
+
+    def __call__(self, line: str) -> None:
+        kind, _, value = line.partition(" ")
+        if kind == "total":
+            self.bar = progress_bar(int(value), "videos", disable=self.quiet)
+        elif kind == "done" and self.bar is not None:
+            self.failed += int(value)
+            self.bar.update(1)
+            self.bar.set_postfix(failed=self.failed, refresh=False)
+        elif kind == "say":
+            self.close()
+            print(value, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -457,7 +495,7 @@ def _check_cpu_processes(args: argparse.Namespace) -> None:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Warnings (the Haar fallback) as one line each, without a source location."""
+    """Warnings as one line each, without a source location."""
     print(f"{PROG}: warning: {message}", file=sys.stderr)
 
 
@@ -469,11 +507,18 @@ def main(argv: list[str] | None = None) -> int:
         if code:
             return code
         argv = [*(sys.argv[1:] if argv is None else argv), "--cpu"]
-        return run_processes(os.path.abspath(__file__), argv, args.processes)
+        progress = ProgressOfProcesses(args.quiet)
+        try:
+            return run_processes(os.path.abspath(__file__), argv, args.processes, on_line=progress)
+        finally:
+            progress.close()
 
     def work() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
+            # The main process says which detector runs, and why, once ("Faces found with ..."); each process, and
+            # each prefetch thread's processor, would repeat it as a warning.
+            warnings.simplefilter("ignore", FaceDetectorFallbackWarning)
             warnings.showwarning = _show_warning
             from transformers.utils import logging as hf_logging
 
@@ -481,11 +526,15 @@ def main(argv: list[str] | None = None) -> int:
             hf_logging.disable_progress_bar()  # no weight-loading bar: only this tool's own
             summary = analyze(args)
         if summary["is_main"]:
-            print(
+            said = (
                 f"{summary['listed']} video{'s' * (summary['listed'] != 1)}: {summary['analysed']} analysed now "
                 f"({summary['failed']} failed, see the error column), {summary['done_before']} done before; "
                 f"{summary['output']} holds {summary['rows']} row{'s' * (summary['rows'] != 1)}."
             )
+            if can_tell_launcher():
+                tell_launcher(f"say {said}")  # printed after the launcher's bar, not across it
+            else:
+                print(said)
 
     return run_cli(PROG, work, on_interrupt="interrupted; run the same command again to resume.",
                    errors_on_main_process_only=True)

@@ -105,8 +105,8 @@ def run_cli(
         prog: The tool's name as the user typed it (`train_fusion.py`), the prefix of its messages.
         work: Does the whole job; raises `UserError` (or `FaceVideoError`) for bad input.
         on_interrupt: What to tell the user after Ctrl-C (e.g. how to resume).
-        errors_on_main_process_only: In a distributed run, print a user error on the first process only (for tools
-            whose processes all check the same input and would print the same sentence).
+        errors_on_main_process_only: In a distributed run, print a user error, and the line after Ctrl-C, on the
+            first process only (for tools whose processes all check the same input and would print the same sentence).
 
     Returns:
         The exit code: 0 done, 1 Hub push failed, 2 bad input, 130 interrupted.
@@ -114,7 +114,8 @@ def run_cli(
     try:
         work()
     except KeyboardInterrupt:
-        print(f"{prog}: {on_interrupt}", file=sys.stderr)
+        if is_main_process() or not errors_on_main_process_only:  # Ctrl-C reaches every process: one says so
+            print(f"{prog}: {on_interrupt}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as error:
         if not is_user_error(error):

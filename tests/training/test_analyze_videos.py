@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -198,6 +200,36 @@ def test_processes_option_splits_the_videos_and_gives_the_rows_of_one(tmp_path, 
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("3 videos: 3 analysed now") == 1  # both processes' counts, printed by the main one
     assert read(two) == read(plain)
+
+
+def test_processes_option_shows_one_bar_for_every_video_and_ctrl_c_says_so_once(tmp_path, model_dir, clip_tree):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for index in range(40):  # enough that the run is still going when Ctrl-C comes
+        shutil.copyfile(clip_tree / "moving.mp4", folder / f"clip{index:02d}.mp4")
+    output = tmp_path / "rows.jsonl"
+    command = [sys.executable, str(SCRIPT), str(folder), "--output", str(output), "--model", str(model_dir),
+               "--precision", "fp32", "--processes", "2", "--chunk_size", "1"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+    # Its own session, as a terminal's: Ctrl-C reaches the launcher and both processes.
+    run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    stderr = b""
+    while not re.search(rb"\| +[1-9]\d*/40 ", stderr):  # a first video done: the bar counts all 40, not a share
+        chunk = os.read(run.stderr.fileno(), 65536)
+        assert chunk, f"the run ended before any progress: {stderr.decode()[-2000:]}"
+        stderr += chunk
+    os.killpg(run.pid, signal.SIGINT)
+    _, rest = run.communicate(timeout=120)
+    stderr = (stderr + rest).decode()
+    assert run.returncode == 130, stderr[-2000:]
+    assert stderr.count("analyze_videos.py: interrupted; run the same command again to resume.") == 1, stderr
+    assert "share" not in stderr  # one bar, the launcher's: no process shows a bar of its own
+
+    done = subprocess.run([*command, "--quiet"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    analysed_now = int(re.search(r"40 videos: (\d+) analysed now", done.stdout).group(1))
+    assert 0 < analysed_now < 40 and f"{40 - analysed_now} done before" in done.stdout
+    assert sorted(Path(row["video"]).name for row in read(output)) == sorted(path.name for path in folder.iterdir())
 
 
 def test_processes_option_stops_every_process_with_one_sentence(tmp_path, clip_tree):
