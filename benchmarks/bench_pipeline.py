@@ -11,7 +11,10 @@ All in one process, on the same 720p 15 s clip (training/testing/videos.py's ben
 
 Keys written with `--json`: `overhead_vs_embedder` (pipeline_s / embedder_s), `speedup_vs_naive` (naive_s /
 pipeline_s), `embedder_vs_floor`, the per-stage seconds, the bf16 accuracy cost where bf16 is used, and with
-`--memory` the peak RSS of one process analysing a 15 s clip and another analysing a one-hour clip.
+`--memory` the peak RSS of one process analysing a 15 s clip and another analysing a one-hour clip, and the batch
+command's peak memory on four copies of the clip, as one process and as one process per core (`--processes`): the
+sum of its processes' proportional set sizes (PSS: memory two processes share, such as torch's libraries, is split
+between them rather than counted twice), sampled every 50 ms.
 
 Usage:
     python benchmarks/bench_pipeline.py [--tiny] [--repeats 3] [--memory] [--json OUT]
@@ -43,7 +46,7 @@ from training.cli import ArgumentParser, run_cli
 from training.testing.videos import benchmark_video
 
 from bench_extract import naive_video
-from machine import describe, machine_info, report
+from machine import describe, machine_info, report, usable_cores
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROG = "bench_pipeline.py"
@@ -118,6 +121,29 @@ def peak_rss_mb(model_dir: Path, video: Path) -> float:
         capture_output=True, text=True, check=True,
     )
     return float(done.stdout.strip().splitlines()[-1])
+
+
+def batch_peak_mb(model_dir: Path, folder: Path, processes: int) -> float:
+    """Peak memory of the batch command on ``folder``, all its processes together (sampled PSS, in MB)."""
+    import psutil  # accelerate's dependency
+
+    command = [sys.executable, str(PROJECT_ROOT / "training" / "analyze_videos.py"), str(folder),
+               "--output", str(folder.with_suffix(".jsonl")), "--model", str(model_dir), "--cpu", "--quiet",
+               "--processes", str(processes)]
+    launcher = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0.0
+    while launcher.poll() is None:
+        total = 0
+        for process in [launcher, *launcher.children(recursive=True)]:
+            try:
+                total += process.memory_full_info().pss
+            except psutil.NoSuchProcess:  # a process that ended between the listing and the reading
+                pass
+        peak = max(peak, total / 2**20)
+        time.sleep(0.05)
+    if launcher.returncode != 0:
+        raise SystemExit(f"the batch command failed: {launcher.stderr.read().decode().strip()}")
+    return peak
 
 
 def long_video(path: Path, hours: float = 1.0) -> Path:
@@ -196,6 +222,12 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
         results["memory"] = {
             "peak_rss_15s_mb": clip_mb, "peak_rss_1h_mb": hour_mb, "ratio_1h_vs_15s": hour_mb / clip_mb
         }
+        for processes in sorted({1, usable_cores()}):
+            folder = workdir / f"batch_memory_{processes}"
+            folder.mkdir()
+            for index in range(4):
+                os.link(video, folder / f"clip{index}.mp4")
+            results["memory"][f"batch_peak_pss_{processes}_processes_mb"] = batch_peak_mb(model_dir, folder, processes)
     return results
 
 

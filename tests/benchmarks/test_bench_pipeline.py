@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -31,3 +32,33 @@ def test_bench_pipeline_writes_its_report(tmp_path):
     assert figures["machine"]["isa_caps"] == caps and figures["machine"]["bf16_native"] is False
     assert figures["bf16"] is False and "run capped to ATEN_CPU_CAPABILITY=avx2" in done.stdout
     assert "overhead_vs_embedder" in done.stdout  # the printed table
+
+
+def test_batch_memory_counts_every_process_of_the_batch_command(tmp_path):
+    """`--memory`'s batch figure sums the launcher's processes: two processes, each holding the model, weigh more than
+    one (the one-hour clip of `--memory` is too slow to write here, so this part is run alone)."""
+    code = textwrap.dedent("""
+        import shutil, sys
+        from pathlib import Path
+        from bench_pipeline import batch_peak_mb, build_model_folder
+        from training.testing.videos import moving_face_video
+
+        work = Path(sys.argv[1])
+        model = build_model_folder(work / "model", tiny=True)
+        peaks = []
+        for name, processes in (("one", 1), ("two", 2)):
+            (work / name).mkdir()
+            moving_face_video(work / name / "a.mp4")
+            shutil.copy(work / name / "a.mp4", work / name / "b.mp4")
+            peaks.append(batch_peak_mb(model, work / name, processes))
+        print(*peaks)
+    """)
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], cwd=PROJECT_ROOT / "benchmarks", capture_output=True, text=True,
+        timeout=300, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HF_HUB_OFFLINE": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    one, two = map(float, done.stdout.split()[-2:])
+    assert one > 100  # torch and a model: far above nothing, so the sampler saw the process
+    assert two > 1.5 * one  # both processes counted (each holds torch and the model), not only the launcher
+    assert all((tmp_path / f"{name}.jsonl").read_text().count("\n") == 2 for name in ("one", "two"))
