@@ -41,13 +41,20 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from modeling.inference_precision import PRECISION_ENV, PRECISIONS, resolve_precision
 from modeling.processing_face_video import FACE_DETECTORS, FaceDetectorFallbackWarning
 from modeling.video_decoding import VIDEO_EXTENSIONS
-from training.cli import ArgumentParser, UserError, first_line, positive_int, run_cli
-from training.cpu_processes import can_tell_launcher, launched_by_a_launcher, run_processes, tell_launcher
+from training.cli import ArgumentParser, UserError, first_line, is_main_process, positive_int, run_cli
+from training.cpu_processes import launched_by_a_launcher, refuse_on_a_gpu, run_on_cpu_processes
+from training.process_progress import (
+    progress_bar,
+    report_done,
+    report_failed,
+    report_total,
+    show_progress_here,
+    show_summary,
+)
 from training.shards import TEMP_PREFIX, chunk_name, read_jsonl, write_text_atomically
 from training.video_datasets import share_of_process
 
@@ -362,7 +369,7 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
     pending = [video for video in videos if video_key(video) not in done]
     share = share_of_process(pending, rank, world)
     if is_main:
-        tell_launcher(f"total {len(pending)}")  # before the wait: it reaches the launcher before any "done"
+        report_total(len(pending))  # before the wait: it reaches the launcher before any video is done
     accelerator.wait_for_everyone()  # every process has listed what is done before any process writes
 
     failed = 0
@@ -370,7 +377,7 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
     # Under --processes the launcher's bar counts every process's videos; under accelerate launch the main process's
     # bar counts its own share (the others show none).
     share_of = "videos" if world == 1 else f"videos (this process's share, 1 of {world})"
-    progress = progress_bar(len(share), share_of, disable=not is_main or args.quiet or can_tell_launcher())
+    progress = progress_bar(len(share), share_of, disable=not show_progress_here(is_main, args.quiet))
     for video, result in analysed(pipe, share, args, options):
         rows = result_rows(video, result, emotion_labels, trait_names, detector, precision)
         failed += bool(rows[0]["error"])
@@ -380,7 +387,9 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
             chunk = []
         progress.update(1)
         progress.set_postfix(failed=failed, refresh=False)
-        tell_launcher(f"done {int(bool(rows[0]['error']))}")
+        report_done()
+        if rows[0]["error"]:
+            report_failed(1)
     if chunk:
         store.write_chunk(chunk)
     progress.close()
@@ -403,40 +412,6 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
         summary["rows"] = store.publish(names)
     accelerator.wait_for_everyone()
     return summary
-
-
-def progress_bar(total: int, description: str, disable: bool = False) -> tqdm:
-    """The command's progress bar: videos done, videos/s and the time left, on stderr."""
-    return tqdm(total=total, desc=description, unit="video", disable=disable, dynamic_ncols=True)
-
-
-class ProgressOfProcesses:
-    """The launcher's side of ``--processes``: one progress bar over every process's videos, and the main process's
-    summary printed once the bar is closed (not through it).
-
-    The processes send ``total N`` (the main one, once: the videos left to analyse), ``done 0`` or ``done 1`` (any
-    of them, after each video; 1: it failed) and ``say TEXT`` (the main one's summary).
-    """
-
-    def __init__(self, quiet: bool):
-        self.quiet, self.bar, self.failed = quiet, None, 0
-
-    def __call__(self, line: str) -> None:
-        kind, _, value = line.partition(" ")
-        if kind == "total":
-            self.bar = progress_bar(int(value), "videos", disable=self.quiet)
-        elif kind == "done" and self.bar is not None:
-            self.failed += int(value)
-            self.bar.update(1)
-            self.bar.set_postfix(failed=self.failed, refresh=False)
-        elif kind == "say":
-            self.close()
-            print(value, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -488,9 +463,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check_cpu_processes(args: argparse.Namespace) -> None:
     """Refuse --processes where it does not apply, before any process starts."""
-    if torch.cuda.is_available() and not args.cpu:
-        raise AnalysisError("--processes is for the CPU; on GPUs, run accelerate launch (one process per GPU), or add "
-                            "--cpu.")
+    refusal = refuse_on_a_gpu(args.cpu)
+    if refusal:
+        raise AnalysisError(refusal)
     check_output(args.output)
 
 
@@ -506,12 +481,8 @@ def main(argv: list[str] | None = None) -> int:
         code = run_cli(PROG, lambda: _check_cpu_processes(args))
         if code:
             return code
-        argv = [*(sys.argv[1:] if argv is None else argv), "--cpu"]
-        progress = ProgressOfProcesses(args.quiet)
-        try:
-            return run_processes(os.path.abspath(__file__), argv, args.processes, on_line=progress)
-        finally:
-            progress.close()
+        argv = sys.argv[1:] if argv is None else argv
+        return run_on_cpu_processes(os.path.abspath(__file__), argv, args.processes, "videos", "failed", args.quiet)
 
     def work() -> None:
         with warnings.catch_warnings():
@@ -519,6 +490,8 @@ def main(argv: list[str] | None = None) -> int:
             # The main process says which detector runs, and why, once ("Faces found with ..."); each process, and
             # each prefetch thread's processor, would repeat it as a warning.
             warnings.simplefilter("ignore", FaceDetectorFallbackWarning)
+            if not is_main_process():
+                warnings.simplefilter("ignore")  # every process loads the same model: the main one warns for all
             warnings.showwarning = _show_warning
             from transformers.utils import logging as hf_logging
 
@@ -526,15 +499,11 @@ def main(argv: list[str] | None = None) -> int:
             hf_logging.disable_progress_bar()  # no weight-loading bar: only this tool's own
             summary = analyze(args)
         if summary["is_main"]:
-            said = (
+            show_summary(
                 f"{summary['listed']} video{'s' * (summary['listed'] != 1)}: {summary['analysed']} analysed now "
                 f"({summary['failed']} failed, see the error column), {summary['done_before']} done before; "
                 f"{summary['output']} holds {summary['rows']} row{'s' * (summary['rows'] != 1)}."
             )
-            if can_tell_launcher():
-                tell_launcher(f"say {said}")  # printed after the launcher's bar, not across it
-            else:
-                print(said)
 
     return run_cli(PROG, work, on_interrupt="interrupted; run the same command again to resume.",
                    errors_on_main_process_only=True)

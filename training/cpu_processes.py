@@ -9,8 +9,8 @@ model, so it pays over many videos.
 
 The processes form a torch.distributed group (gloo) from the usual environment variables (`RANK`, `WORLD_SIZE`,
 `MASTER_ADDR`, ...), which `accelerate.Accelerator(cpu=True)` reads as a multi-CPU run, so the tool's distributed
-code (its share of the work, the main process writing the output) serves both. The processes can tell the launcher
-how the work goes (`tell_launcher`, one line at a time), so that one progress bar counts every process's work.
+code (its share of the work, the main process writing the output) serves both. The launcher shows one progress bar
+over every process's work, which the processes report to it (`training/process_progress.py`).
 """
 
 from __future__ import annotations
@@ -23,9 +23,7 @@ import sys
 from collections.abc import Callable
 
 from training.cli import EXIT_INTERRUPTED
-
-# The launcher's end of the pipe the processes write their lines to (a file descriptor number).
-LAUNCHER_FD_ENV = "FACE_FUSION_LAUNCHER_FD"
+from training.process_progress import LAUNCHER_FD_ENV, ProgressOfProcesses
 
 
 def launched_by_a_launcher() -> bool:
@@ -33,16 +31,25 @@ def launched_by_a_launcher() -> bool:
     return "LOCAL_RANK" in os.environ
 
 
-def can_tell_launcher() -> bool:
-    """Whether this process was started by ``run_processes`` with someone listening to ``tell_launcher``."""
-    return LAUNCHER_FD_ENV in os.environ
+def refuse_on_a_gpu(cpu_flag: bool) -> str | None:
+    """Why ``--processes`` cannot run here (one sentence), or None: it is for the CPU."""
+    import torch
+
+    if torch.cuda.is_available() and not cpu_flag:
+        return "--processes is for the CPU; on GPUs, run accelerate launch (one process per GPU), or add --cpu."
+    return None
 
 
-def tell_launcher(line: str) -> None:
-    """Sends one line to the launcher's ``on_line`` (nothing when there is none). A line is one write of a few bytes,
-    which a pipe never interleaves with another process's."""
-    if can_tell_launcher():
-        os.write(int(os.environ[LAUNCHER_FD_ENV]), f"{line}\n".encode())
+def run_on_cpu_processes(
+    script: str, argv: list[str], processes: int, description: str, failed_label: str, quiet: bool
+) -> int:
+    """Runs a tool's ``--processes`` run: ``processes`` copies of ``script`` on the CPU, one progress bar over all of
+    them (``description``, the failures counted as ``failed_label``) and the main one's summary; the exit code."""
+    progress = ProgressOfProcesses(description, failed_label, quiet)
+    try:
+        return run_processes(script, [*argv, "--cpu"], processes, on_line=progress)
+    finally:
+        progress.close()
 
 
 def run_processes(
@@ -53,7 +60,7 @@ def run_processes(
     The first failing process's code is returned, and the others are stopped then: they would otherwise wait for it
     at the next synchronisation until gloo's timeout. Ctrl-C reaches every process (they share the terminal's process
     group), each stops as the tool does on its own, and the launcher waits for them. Given ``on_line``, every line a
-    process sends with ``tell_launcher`` is passed to it, in this process, as it comes.
+    process writes to the pipe named by ``LAUNCHER_FD_ENV`` is passed to it, in this process, as it comes.
     """
     port = _free_port()
     read_end, write_end = os.pipe() if on_line else (None, None)

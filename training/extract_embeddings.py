@@ -15,7 +15,8 @@ an uninterrupted run. Videos that cannot be decoded or show no face, and files t
 listed, with the reason, in `<output_root>/<split>/failures.jsonl`. The settings, among them the compute precision
 (`--precision`) and the embedder's weights fingerprint, are recorded in `extraction.json` (and the table's
 description); resuming with other settings is refused. Under `accelerate launch` the videos are split across the
-processes (one per GPU) and the main process merges their shards.
+processes (one per GPU) and the main process merges their shards; on a CPU, `--processes N` does the same with N
+processes of one thread each (one per core is fastest: `training/cpu_processes.py`).
 
 Examples:
 
@@ -28,6 +29,9 @@ Examples:
 
     python training/extract_embeddings.py --dataset fiv2 --split val --base_path FirstImpressionsV2 \\
         --output_root fiv2_emb --model_config hub_configs/emonext-base   # ImageNet backbone, see --model_config
+
+    python training/extract_embeddings.py --dataset cmu-mosei --split train --base_path emo_video \\
+        --output_root emo_video_embeddings --model org/emonext-base --processes 4   # a CPU with 4 cores
 """
 
 from __future__ import annotations
@@ -50,15 +54,31 @@ import numpy as np
 import torch
 import transformers
 from datasets import Dataset
-from tqdm.auto import tqdm
 from transformers import PreTrainedConfig
 
 from modeling import EmoNeXtConfig, EmoNeXtModel, FaceFusionConfig, FaceFusionModel
 from modeling.inference_batching import default_embed_batch_size
 from modeling.inference_precision import PRECISION_ENV, PRECISIONS, precision_autocast, resolve_precision
-from modeling.processing_face_video import FACE_DETECTORS, FaceVideoProcessor
+from modeling.processing_face_video import FACE_DETECTORS, FaceDetectorFallbackWarning, FaceVideoProcessor
 from modeling.weights_fingerprint import weights_fingerprint
-from training.cli import ArgumentParser, UserError, first_line, non_negative_int, positive_int, run_cli
+from training.cli import (
+    ArgumentParser,
+    UserError,
+    first_line,
+    is_main_process,
+    non_negative_int,
+    positive_int,
+    run_cli,
+)
+from training.cpu_processes import launched_by_a_launcher, refuse_on_a_gpu, run_on_cpu_processes
+from training.process_progress import (
+    progress_bar,
+    report_done,
+    report_failed,
+    report_total,
+    show_progress_here,
+    show_summary,
+)
 from training.shards import ShardStore
 from training.tables import EMBEDDING_DTYPES, embedding_features
 from training.video_datasets import (
@@ -394,6 +414,8 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
     done_videos = {video_of_row(row_id) for row_id in done} if args.people == "all" else done
     pending = [video for video in videos if video.video_id not in done_videos and video.video_id not in failed]
     share = share_of_process(pending, rank, world)
+    if is_main:
+        report_total(len(pending))  # before the wait: it reaches the launcher before any video is done
     skipped_records = [skipped_file_record(item, split_folder) for item in listing.skipped]
     accelerator.wait_for_everyone()  # every process has listed the shards before any process writes one
     new_skipped = [record for record in skipped_records if record["video_id"] not in failed]
@@ -416,13 +438,14 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
     embedded, failures_now = 0, []
     start = time.perf_counter()
     chunk: list[VideoCrops] = []
-    progress = tqdm(total=len(share), desc=f"{args.dataset} {args.split}", unit="video", disable=not is_main)
+    progress = progress_bar(len(share), f"{args.dataset} {args.split}", disable=not show_progress_here(is_main, False))
     with _opencv_single_threaded(num_workers > 0):
         for index, (item,) in enumerate(loader):
             chunk.extend(item.rows())
             for stage, value in item.seconds.items():
                 seconds[stage] += value
             progress.update(1)
+            report_done()
             if len(chunk) < args.chunk_size and index + 1 < len(share):
                 continue
             rows, failures, embed_seconds = embed_chunk(
@@ -436,6 +459,7 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
             embedded += len(rows)
             failures_now += failures
             progress.set_postfix(skipped=len(failures_now), refresh=False)
+            report_failed(len(failures))
             chunk = []
     progress.close()
     wall = time.perf_counter() - start
@@ -500,26 +524,27 @@ def _published_counts(split_dir: Path) -> tuple[int, int]:
     return extraction["rows"], extraction["failures"]
 
 
-def print_summary(summary: dict[str, Any]) -> None:
-    """The end-of-run report (main process)."""
+def summary_text(summary: dict[str, Any]) -> str:
+    """The end-of-run report (main process), two or three lines."""
     skipped = summary["skipped_now"]
     reasons = ", ".join(f"{count} {error}" for error, count in summary["skipped_now_by_error"].items())
     not_videos = summary["not_videos"]
     others = f" and {not_videos} other file(s), skipped as not videos" if not_videos else ""
-    print(
+    lines = [
         f"{summary['dataset']} {summary['split']}: {summary['files_seen']} files: {summary['videos_listed']} videos"
         f"{others}; "
         f"{summary['embedded_now']} embedded now, {summary['already_done']} done before, {skipped} skipped now"
         + (f" ({reasons})" if skipped else "") + "."
-    )
+    ]
     if summary["seconds_per_video"]:
         stages = ", ".join(f"{stage} {value:.3f} s" for stage, value in summary["seconds_per_video"].items())
         rate = summary["videos_per_second"]
-        print(f"{rate:.2f} videos/s on {summary['device']} ({summary['precision']}); per video: {stages}.")
-    print(
+        lines.append(f"{rate:.2f} videos/s on {summary['device']} ({summary['precision']}); per video: {stages}.")
+    lines.append(
         f"table: {summary['output']} ({summary['table_rows']} videos); skipped files and reasons: "
         f"{Path(summary['output']) / 'failures.jsonl'} ({summary['failures_total']})."
     )
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -590,6 +615,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--num_workers", type=non_negative_int, default=None,
                      help="Decode/detect worker processes per process (default: the free cores, at most 8; 0: none).")
     run.add_argument("--cpu", action="store_true", help="Run on the CPU even when a GPU is present.")
+    run.add_argument("--processes", type=positive_int, default=1,
+                     help="On the CPU: run this many processes, each embedding on one thread and taking its share of "
+                          "the videos (one per core is fastest; each loads the model). On GPUs, use accelerate launch "
+                          "instead.")
     return parser
 
 
@@ -614,7 +643,7 @@ def _quiet_libraries() -> Iterator[None]:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Warnings (untrained weights, the Haar fallback) as one line each, without a source location."""
+    """Warnings (untrained weights) as one line each, without a source location."""
     print(f"{PROG}: warning: {message}", file=sys.stderr)
 
 
@@ -633,16 +662,28 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--folders is for --dataset fiv2 only")
     if not args.base_path.is_dir():
         parser.error(f"--base_path {args.base_path} is not a folder")
+    if args.processes > 1 and not launched_by_a_launcher():
+        refusal = refuse_on_a_gpu(args.cpu)
+        if refusal:
+            parser.error(refusal)
+        argv = sys.argv[1:] if argv is None else argv
+        return run_on_cpu_processes(os.path.abspath(__file__), argv, args.processes, f"{args.dataset} {args.split}",
+                                    "skipped", quiet=False)
 
     def work() -> None:
         with _quiet_libraries(), warnings.catch_warnings():
             warnings.simplefilter("default")
+            # The main process says which detector runs, and why, once ("Faces found with ...").
+            warnings.simplefilter("ignore", FaceDetectorFallbackWarning)
+            if not is_main_process():
+                warnings.simplefilter("ignore")  # every process loads the same model: the main one warns for all
             warnings.showwarning = _show_warning
             summary = extract(args)
         if summary["process_index"] == 0:
-            print_summary(summary)
+            show_summary(summary_text(summary))
 
-    return run_cli(PROG, work, on_interrupt="interrupted; run the same command again to resume.")
+    return run_cli(PROG, work, on_interrupt="interrupted; run the same command again to resume.",
+                   errors_on_main_process_only=True)
 
 
 if __name__ == "__main__":

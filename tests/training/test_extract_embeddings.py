@@ -538,7 +538,7 @@ def test_help_names_the_original_arguments(capsys):
         assert option in text
 
 
-def test_accelerate_launch_and_two_processes_give_the_table_of_a_plain_run(tmp_path, clips, tiny_model):
+def test_accelerate_launch_torchrun_and_the_processes_option_give_the_table_of_a_plain_run(tmp_path, clips, tiny_model):
     base = tmp_path / "mosei"
     place(clips, base / "train", {"one": "moving", "two": "red", "three": "gap", "four": "text"})
     assert main(options(tiny_model, base, tmp_path / "plain", "--chunk_size", 1)) == 0
@@ -566,6 +566,19 @@ def test_accelerate_launch_and_two_processes_give_the_table_of_a_plain_run(tmp_p
     assert "3 embedded now, 0 done before, 1 skipped now" in two.stdout  # the counts of both processes
     assert_same_table(datasets.load_from_disk(str(tmp_path / "two" / "train")), plain)
     assert read_failures(tmp_path / "two" / "train") == read_failures(tmp_path / "plain" / "train")
+
+    # The same two processes as one command: --processes 2, with one bar over all four videos and the summary once.
+    option = subprocess.run(
+        [sys.executable, str(SCRIPT), *options(tiny_model, base, tmp_path / "option", "--chunk_size", 1),
+         "--processes", "2"],
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}, capture_output=True,
+        text=True, timeout=300, cwd=tmp_path,
+    )
+    assert option.returncode == 0, option.stderr[-2000:]
+    assert option.stdout.count("3 embedded now, 0 done before, 1 skipped now") == 1
+    assert "4/4 [" in option.stderr and "/2 [" not in option.stderr  # the launcher's bar, not a process's share
+    assert_same_table(datasets.load_from_disk(str(tmp_path / "option" / "train")), plain)
+    assert read_failures(tmp_path / "option" / "train") == read_failures(tmp_path / "plain" / "train")
 
 
 def test_people_all_gives_each_person_a_row_keyed_video_hash_person(tmp_path, clips, tiny_model, capsys):
