@@ -580,21 +580,21 @@ class MoseiLabelIndex:
         return segment
 
 
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm")
-
-
 def clip_lengths(folder: str | Path) -> Callable[[str], float | None]:
-    """Clip `video_id` → its length in seconds, read from `<folder>/**/<video_id>.<video suffix>` when asked.
+    """Clip `video_id` → its length in seconds, read from `<folder>/**/<video_id>.<video extension>` when asked (the
+    extensions extraction takes, `VIDEO_EXTENSIONS`, so every clip embedded can be found).
 
     Raises:
         MoseiLabelError: The folder does not exist.
     """
     import av  # only index-named clips need their lengths
 
+    from modeling.video_decoding import VIDEO_EXTENSIONS
+
     folder = Path(folder)
     if not folder.is_dir():
         raise MoseiLabelError(f"--mosei_clips {folder}: no such folder.")
-    files = {path.stem: path for path in sorted(folder.rglob("*")) if path.suffix.lower() in VIDEO_SUFFIXES}
+    files = {path.stem: path for path in sorted(folder.rglob("*")) if path.suffix.lower() in VIDEO_EXTENSIONS}
 
     def seconds(video_id: str) -> float | None:
         path = files.get(video_id)

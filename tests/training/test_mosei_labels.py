@@ -237,8 +237,11 @@ def test_clip_lengths_are_read_from_the_clip_files(tmp_path):
     from training.mosei_labels import clip_lengths
 
     write_clip(tmp_path / "clips" / "sub" / "zz_vid_0.mp4", seconds=2.0)
+    # Any extension extraction takes, in any case: a clip that was embedded has its length found.
+    write_clip(tmp_path / "clips" / "zz_vid_2.mp4", seconds=1.0).rename(tmp_path / "clips" / "zz_vid_2.M4V")
     seconds = clip_lengths(tmp_path / "clips")
     assert seconds("zz_vid_0") == pytest.approx(2.0, abs=0.15)
+    assert seconds("zz_vid_2") == pytest.approx(1.0, abs=0.15)
     assert seconds("zz_vid_1") is None
     with pytest.raises(MoseiLabelError, match="no such folder"):
         clip_lengths(tmp_path / "missing")
