@@ -47,20 +47,25 @@ def run_on_cpu_processes(
     them (``description``, the failures counted as ``failed_label``) and the main one's summary; the exit code."""
     progress = ProgressOfProcesses(description, failed_label, quiet)
     try:
-        return run_processes(script, [*argv, "--cpu"], processes, on_line=progress)
+        return run_processes(script, [*argv, "--cpu"], processes, on_line=progress, on_interrupt=progress.close)
     finally:
         progress.close()
 
 
 def run_processes(
-    script: str, argv: list[str], processes: int, on_line: Callable[[str], None] | None = None
+    script: str,
+    argv: list[str],
+    processes: int,
+    on_line: Callable[[str], None] | None = None,
+    on_interrupt: Callable[[], None] | None = None,
 ) -> int:
     """Runs ``python script *argv`` as ``processes`` ranks of one group, each with one thread; returns the exit code.
 
     The first failing process's code is returned, and the others are stopped then: they would otherwise wait for it
     at the next synchronisation until gloo's timeout. Ctrl-C reaches every process (they share the terminal's process
     group), each stops as the tool does on its own, and the launcher waits for them. Given ``on_line``, every line a
-    process writes to the pipe named by ``LAUNCHER_FD_ENV`` is passed to it, in this process, as it comes.
+    process writes to the pipe named by ``LAUNCHER_FD_ENV`` is passed to it, in this process, as it comes;
+    ``on_interrupt`` is called as soon as Ctrl-C comes (to close a progress bar before the processes say they stopped).
     """
     port = _free_port()
     read_end, write_end = os.pipe() if on_line else (None, None)
@@ -94,6 +99,8 @@ def run_processes(
                 return 0
             lines.wait_and_read(0.2)
     except KeyboardInterrupt:
+        if on_interrupt:
+            on_interrupt()
         for child in children:
             child.wait()
         return EXIT_INTERRUPTED
