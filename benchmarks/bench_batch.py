@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -48,7 +47,7 @@ from training.analyze_videos import main as analyze_videos
 from training.cli import ArgumentParser, UserError, positive_int, run_cli
 from training.testing.videos import benchmark_video
 
-from bench_pipeline import build_model_folder
+from bench_pipeline import build_model_folder, copies
 from machine import describe, machine_info, report, usable_cores
 
 
@@ -130,14 +129,6 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
         "faces_found": sum(row["frames_with_face"] for row in rows),
         "frames_sampled": sum(row["frames_sampled"] for row in rows),
     }
-
-
-def copies(clip: Path, folder: Path, count: int) -> Path:
-    """A folder holding ``count`` copies of the clip."""
-    folder.mkdir()
-    for index in range(count):
-        shutil.copyfile(clip, folder / f"clip{index:03d}.mp4")
-    return folder
 
 
 def check_rows(rows: list[dict], videos: int) -> None:

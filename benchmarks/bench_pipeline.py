@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -121,6 +122,14 @@ def peak_rss_mb(model_dir: Path, video: Path) -> float:
         capture_output=True, text=True, check=True,
     )
     return float(done.stdout.strip().splitlines()[-1])
+
+
+def copies(clip: Path, folder: Path, count: int) -> Path:
+    """A folder holding ``count`` copies of the clip."""
+    folder.mkdir()
+    for index in range(count):
+        shutil.copyfile(clip, folder / f"clip{index:03d}.mp4")
+    return folder
 
 
 def batch_peak_mb(model_dir: Path, folder: Path, processes: int) -> float:
@@ -223,10 +232,7 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
             "peak_rss_15s_mb": clip_mb, "peak_rss_1h_mb": hour_mb, "ratio_1h_vs_15s": hour_mb / clip_mb
         }
         for processes in sorted({1, usable_cores()}):
-            folder = workdir / f"batch_memory_{processes}"
-            folder.mkdir()
-            for index in range(4):
-                os.link(video, folder / f"clip{index}.mp4")
+            folder = copies(video, workdir / f"batch_memory_{processes}", 4)
             results["memory"][f"batch_peak_pss_{processes}_processes_mb"] = batch_peak_mb(model_dir, folder, processes)
     return results
 

@@ -35,7 +35,6 @@ import os
 import shutil
 import sys
 import textwrap
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -45,16 +44,9 @@ import torch
 from modeling.inference_precision import PRECISION_ENV, PRECISIONS, resolve_precision
 from modeling.processing_face_video import FACE_DETECTORS, FaceDetectorFallbackWarning
 from modeling.video_decoding import VIDEO_EXTENSIONS
-from training.cli import ArgumentParser, UserError, first_line, is_main_process, positive_int, run_cli
+from training.cli import ArgumentParser, UserError, first_line, positive_int, run_cli, warnings_as_lines
 from training.cpu_processes import launched_by_a_launcher, refuse_on_a_gpu, run_on_cpu_processes
-from training.process_progress import (
-    progress_bar,
-    report_done,
-    report_failed,
-    report_total,
-    show_progress_here,
-    show_summary,
-)
+from training.process_progress import VideoProgress, report_total, show_summary
 from training.shards import TEMP_PREFIX, chunk_name, read_jsonl, write_text_atomically
 from training.video_datasets import share_of_process
 
@@ -372,29 +364,24 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
         report_total(len(pending))  # before the wait: it reaches the launcher before any video is done
     accelerator.wait_for_everyone()  # every process has listed what is done before any process writes
 
-    failed = 0
     chunk: list[dict[str, Any]] = []
     # Under --processes the launcher's bar counts every process's videos; under accelerate launch the main process's
     # bar counts its own share (the others show none).
     share_of = "videos" if world == 1 else f"videos (this process's share, 1 of {world})"
-    progress = progress_bar(len(share), share_of, disable=not show_progress_here(is_main, args.quiet))
+    progress = VideoProgress(len(share), share_of, "failed", is_main, args.quiet)
     for video, result in analysed(pipe, share, args, options):
         rows = result_rows(video, result, emotion_labels, trait_names, detector, precision)
-        failed += bool(rows[0]["error"])
         chunk.extend(rows)
         if len(chunk) >= args.chunk_size:
             store.write_chunk(chunk)
             chunk = []
-        progress.update(1)
-        progress.set_postfix(failed=failed, refresh=False)
-        report_done()
-        if rows[0]["error"]:
-            report_failed(1)
+        progress.video_done()
+        progress.add_failures(int(bool(rows[0]["error"])))
     if chunk:
         store.write_chunk(chunk)
     progress.close()
 
-    counts = [{"analysed": len(share), "failed": failed}]
+    counts = [{"analysed": len(share), "failed": progress.failed}]
     accelerator.wait_for_everyone()
     if world > 1:
         from accelerate.utils import gather_object
@@ -469,11 +456,6 @@ def _check_cpu_processes(args: argparse.Namespace) -> None:
     check_output(args.output)
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Warnings as one line each, without a source location."""
-    print(f"{PROG}: warning: {message}", file=sys.stderr)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit code (0 done, 2 bad input, 130 interrupted: `training/cli.py`)."""
     args = build_parser().parse_args(argv)
@@ -485,14 +467,9 @@ def main(argv: list[str] | None = None) -> int:
         return run_on_cpu_processes(os.path.abspath(__file__), argv, args.processes, "videos", "failed", args.quiet)
 
     def work() -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("default")
-            # The main process says which detector runs, and why, once ("Faces found with ..."); each process, and
-            # each prefetch thread's processor, would repeat it as a warning.
-            warnings.simplefilter("ignore", FaceDetectorFallbackWarning)
-            if not is_main_process():
-                warnings.simplefilter("ignore")  # every process loads the same model: the main one warns for all
-            warnings.showwarning = _show_warning
+        # The fallback to Haar is told once, with its reason, by "Faces found with ..."; as a warning it came again
+        # from each prefetch thread's processor.
+        with warnings_as_lines(PROG, silenced=(FaceDetectorFallbackWarning,)):
             from transformers.utils import logging as hf_logging
 
             hf_logging.set_verbosity_error()

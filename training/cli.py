@@ -8,6 +8,7 @@ Bad input ends a tool with one sentence on stderr, `<tool>.py: error: <sentence>
 * `ArgumentParser`: argparse whose usage errors are one line as well.
 * `first_line`: an exception's first line, to quote a library's error inside one of ours.
 * `run_cli`: runs a tool's work, prints a user error and returns the exit code.
+* `warnings_as_lines`: a tool's warnings as one line each, `<tool>.py: warning: <message>`.
 
 Exit codes:
 
@@ -24,7 +25,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 EXIT_OK = 0
 EXIT_PUSH_FAILED = 1
@@ -124,3 +127,18 @@ def run_cli(
             print_error(prog, error)
         return getattr(error, "exit_code", EXIT_BAD_INPUT)
     return EXIT_OK
+
+
+@contextmanager
+def warnings_as_lines(prog: str, silenced: tuple[type[Warning], ...] = ()) -> Iterator[None]:
+    """Within it, each warning is shown once, as one line on stderr without a source location; the ``silenced``
+    categories are not shown (a tool that states the same thing itself), and in a distributed run only the main
+    process shows any (every process loads the same model and reads the same input: the main one warns for all)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        for category in silenced:
+            warnings.simplefilter("ignore", category)
+        if not is_main_process():
+            warnings.simplefilter("ignore")
+        warnings.showwarning = lambda message, *_, **__: print(f"{prog}: warning: {message}", file=sys.stderr)
+        yield

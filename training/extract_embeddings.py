@@ -65,20 +65,13 @@ from training.cli import (
     ArgumentParser,
     UserError,
     first_line,
-    is_main_process,
     non_negative_int,
     positive_int,
     run_cli,
+    warnings_as_lines,
 )
 from training.cpu_processes import launched_by_a_launcher, refuse_on_a_gpu, run_on_cpu_processes
-from training.process_progress import (
-    progress_bar,
-    report_done,
-    report_failed,
-    report_total,
-    show_progress_here,
-    show_summary,
-)
+from training.process_progress import VideoProgress, report_total, show_summary
 from training.shards import ShardStore
 from training.tables import EMBEDDING_DTYPES, embedding_features
 from training.video_datasets import (
@@ -438,14 +431,13 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
     embedded, failures_now = 0, []
     start = time.perf_counter()
     chunk: list[VideoCrops] = []
-    progress = progress_bar(len(share), f"{args.dataset} {args.split}", disable=not show_progress_here(is_main, False))
+    progress = VideoProgress(len(share), f"{args.dataset} {args.split}", "skipped", is_main)
     with _opencv_single_threaded(num_workers > 0):
         for index, (item,) in enumerate(loader):
             chunk.extend(item.rows())
             for stage, value in item.seconds.items():
                 seconds[stage] += value
-            progress.update(1)
-            report_done()
+            progress.video_done()
             if len(chunk) < args.chunk_size and index + 1 < len(share):
                 continue
             rows, failures, embed_seconds = embed_chunk(
@@ -458,8 +450,7 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
             store.write_chunk(rows_to_table(rows, num_frames, dim, args.dtype), failures)
             embedded += len(rows)
             failures_now += failures
-            progress.set_postfix(skipped=len(failures_now), refresh=False)
-            report_failed(len(failures))
+            progress.add_failures(len(failures))
             chunk = []
     progress.close()
     wall = time.perf_counter() - start
@@ -642,11 +633,6 @@ def _quiet_libraries() -> Iterator[None]:
         transformers.logging.enable_progress_bar()
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Warnings (untrained weights) as one line each, without a source location."""
-    print(f"{PROG}: warning: {message}", file=sys.stderr)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit code (0 done, 2 bad input, 130 interrupted: `training/cli.py`)."""
     parser = build_parser()
@@ -671,13 +657,8 @@ def main(argv: list[str] | None = None) -> int:
                                     "skipped", quiet=False)
 
     def work() -> None:
-        with _quiet_libraries(), warnings.catch_warnings():
-            warnings.simplefilter("default")
-            # The main process says which detector runs, and why, once ("Faces found with ...").
-            warnings.simplefilter("ignore", FaceDetectorFallbackWarning)
-            if not is_main_process():
-                warnings.simplefilter("ignore")  # every process loads the same model: the main one warns for all
-            warnings.showwarning = _show_warning
+        # The fallback to Haar is told once, with its reason, by "Faces found with ...".
+        with _quiet_libraries(), warnings_as_lines(PROG, silenced=(FaceDetectorFallbackWarning,)):
             summary = extract(args)
         if summary["process_index"] == 0:
             show_summary(summary_text(summary))

@@ -3,8 +3,8 @@
 The processes report to the launcher through a pipe, a line at a time: the main process the total (once, before any
 process starts working) and its summary (at the end, printed by the launcher once its bar is closed, so the two do
 not run into each other); every process each video done and each failure. In a process started otherwise (alone, or
-by `accelerate launch`) nothing listens: the tool shows its own bar and prints its own summary
-(`show_progress_here`, `show_summary`).
+by `accelerate launch`) nothing listens: the tool shows its own bar and prints its own summary (`VideoProgress`,
+`show_summary`).
 """
 
 from __future__ import annotations
@@ -27,26 +27,9 @@ def launcher_listens() -> bool:
     return LAUNCHER_FD_ENV in os.environ
 
 
-def show_progress_here(is_main: bool, quiet: bool) -> bool:
-    """Whether this process shows a progress bar: the main one, unless asked not to or the launcher shows it."""
-    return is_main and not quiet and not launcher_listens()
-
-
 def report_total(count: int) -> None:
     """The main process: how many videos all the processes will work on (before any starts)."""
     _tell(f"total {count}")
-
-
-def report_done() -> None:
-    """Any process: one more video done."""
-    _tell("done")
-
-
-def report_failed(count: int) -> None:
-    """Any process: ``count`` more failures, counted beside the bar (told apart from the videos done: extraction
-    knows some of them only once it embeds a batch of videos)."""
-    if count:
-        _tell(f"failed {count}")
 
 
 def show_summary(text: str) -> None:
@@ -63,6 +46,38 @@ def _tell(line: str) -> None:
     another process's."""
     if launcher_listens():
         os.write(int(os.environ[LAUNCHER_FD_ENV]), f"{line}\n".encode())
+
+
+class VideoProgress:
+    """One process's progress over its share of the videos: its own bar (the main process's, unless ``quiet`` or a
+    launcher shows the bar) and the reports to the launcher, where one listens.
+
+    Args:
+        total: The videos of this process's share.
+        description: The bar's label.
+        failed_label: The name of the failures' count beside the bar (``failed=2``).
+        is_main: Whether this is the main process (the others show no bar of their own).
+        quiet: No bar.
+    """
+
+    def __init__(self, total: int, description: str, failed_label: str, is_main: bool, quiet: bool = False):
+        self.bar = progress_bar(total, description, disable=not is_main or quiet or launcher_listens())
+        self.failed_label, self.failed = failed_label, 0
+
+    def video_done(self) -> None:
+        self.bar.update(1)
+        _tell("done")
+
+    def add_failures(self, count: int) -> None:
+        """``count`` more failures (0 too: the count beside the bar is shown from the start). Told apart from the
+        videos done: extraction knows some of them only once it embeds a batch of videos."""
+        self.failed += count
+        self.bar.set_postfix({self.failed_label: self.failed}, refresh=False)
+        if count:
+            _tell(f"failed {count}")
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 class ProgressOfProcesses:

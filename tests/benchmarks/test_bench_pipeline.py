@@ -38,19 +38,15 @@ def test_batch_memory_counts_every_process_of_the_batch_command(tmp_path):
     """`--memory`'s batch figure sums the launcher's processes: two processes, each holding the model, weigh more than
     one (the one-hour clip of `--memory` is too slow to write here, so this part is run alone)."""
     code = textwrap.dedent("""
-        import shutil, sys
+        import sys
         from pathlib import Path
-        from bench_pipeline import batch_peak_mb, build_model_folder
+        from bench_pipeline import batch_peak_mb, build_model_folder, copies
         from training.testing.videos import moving_face_video
 
         work = Path(sys.argv[1])
         model = build_model_folder(work / "model", tiny=True)
-        peaks = []
-        for name, processes in (("one", 1), ("two", 2)):
-            (work / name).mkdir()
-            moving_face_video(work / name / "a.mp4")
-            shutil.copy(work / name / "a.mp4", work / name / "b.mp4")
-            peaks.append(batch_peak_mb(model, work / name, processes))
+        clip = moving_face_video(work / "clip.mp4")
+        peaks = [batch_peak_mb(model, copies(clip, work / name, 2), n) for name, n in (("one", 1), ("two", 2))]
         print(*peaks)
     """)
     done = subprocess.run(
