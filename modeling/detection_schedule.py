@@ -58,7 +58,7 @@ def detect_sparsely(
     count = len(frames)
     if every <= 1 or count <= 2:
         return detect(frames)
-    keys = sorted(set(range(0, count, every)) | {count - 1})
+    keys = whole_frame_detections(count, every)
     found: list[np.ndarray | None] = [None] * count
     for t, boxes in zip(keys, detect([frames[t] for t in keys]), strict=True):
         found[t] = boxes
@@ -83,6 +83,13 @@ def detect_sparsely(
         for t, boxes in zip(undecided, detect([frames[t] for t in undecided]), strict=True):
             found[t] = boxes
     return found
+
+
+def whole_frame_detections(count: int, every: int) -> list[int]:
+    """The frames ``detect_sparsely`` always detects in full: every ``every``-th of ``count`` and the last."""
+    if every <= 1 or count <= 2:
+        return list(range(count))
+    return sorted(set(range(0, count, every)) | {count - 1})
 
 
 def _confirm(detect_sized: DetectSized, frames: Sequence[np.ndarray], expected: dict[int, np.ndarray]) -> dict:
@@ -157,4 +164,4 @@ def _between(first: np.ndarray, second: np.ndarray, weight: float) -> np.ndarray
     return np.append(box, min(first[4], second[4]))
 
 
-__all__ = ["CONFIRM_REACH", "CONFIRM_SIDE", "PAIR_IOU", "SAME_FACE_IOU", "detect_sparsely"]
+__all__ = ["CONFIRM_REACH", "CONFIRM_SIDE", "PAIR_IOU", "SAME_FACE_IOU", "detect_sparsely", "whole_frame_detections"]
