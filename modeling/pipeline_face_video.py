@@ -698,12 +698,16 @@ def _rescaled(callback: ProgressCallback | None, offset: float, span: int, total
     return lambda stage, fraction: callback(stage, min(1.0, (offset + span * fraction) / total))
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system has one: a container's share)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def default_prefetch_workers(device: torch.device | str) -> int:
     """Threads preparing videos ahead: 1 on a CPU (the embedder needs the cores), else the free cores, at most 8."""
     if torch.device(device).type == "cpu":
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(8, cores - 1))
+    return max(1, min(8, usable_cores() - 1))
 
 
 def _prefetched(videos: Iterable, prepare: Callable[[int, Any], dict], workers: int) -> Iterator[tuple[int, Any, Any]]:

@@ -464,7 +464,9 @@ def main(argv: list[str] | None = None) -> int:
         if code:
             return code
         argv = sys.argv[1:] if argv is None else argv
-        return run_on_cpu_processes(os.path.abspath(__file__), argv, args.processes, "videos", "failed", args.quiet)
+        return run_on_cpu_processes(
+            PROG, os.path.abspath(__file__), argv, args.processes, "videos", "failed", args.quiet
+        )
 
     def work() -> None:
         # The fallback to Haar is told once, with its reason, by "Faces found with ..."; as a warning it came again

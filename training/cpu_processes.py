@@ -22,6 +22,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 
+from modeling.pipeline_face_video import usable_cores
 from training.cli import EXIT_INTERRUPTED
 from training.process_progress import LAUNCHER_FD_ENV, ProgressOfProcesses
 
@@ -40,11 +41,24 @@ def refuse_on_a_gpu(cpu_flag: bool) -> str | None:
     return None
 
 
+def processes_for_cores(asked: int, prog: str) -> int:
+    """``asked``, or the cores this process may use when they are fewer, saying so on stderr: processes beyond one per
+    core only share the cores (none is faster), and each holds its own copy of the model."""
+    cores = usable_cores()
+    if asked <= cores:
+        return asked
+    print(f"{prog}: --processes {asked} is more than the cores this machine lets it use ({cores}): running {cores}, "
+          "one per core (more would only share the cores, each holding its own copy of the model).", file=sys.stderr)
+    return cores
+
+
 def run_on_cpu_processes(
-    script: str, argv: list[str], processes: int, description: str, failed_label: str, quiet: bool
+    prog: str, script: str, argv: list[str], processes: int, description: str, failed_label: str, quiet: bool
 ) -> int:
-    """Runs a tool's ``--processes`` run: ``processes`` copies of ``script`` on the CPU, one progress bar over all of
-    them (``description``, the failures counted as ``failed_label``) and the main one's summary; the exit code."""
+    """Runs tool ``prog``'s ``--processes`` run: ``processes`` copies of ``script`` on the CPU (at most one per core),
+    one progress bar over all of them (``description``, the failures counted as ``failed_label``) and the main one's
+    summary; the exit code."""
+    processes = processes_for_cores(processes, prog)
     progress = ProgressOfProcesses(description, failed_label, quiet)
     try:
         return run_processes(script, [*argv, "--cpu"], processes, on_line=progress, on_interrupt=progress.close)

@@ -59,6 +59,7 @@ from transformers import PreTrainedConfig
 from modeling import EmoNeXtConfig, EmoNeXtModel, FaceFusionConfig, FaceFusionModel
 from modeling.inference_batching import default_embed_batch_size
 from modeling.inference_precision import PRECISION_ENV, PRECISIONS, precision_autocast, resolve_precision
+from modeling.pipeline_face_video import usable_cores
 from modeling.processing_face_video import FACE_DETECTORS, FaceDetectorFallbackWarning, FaceVideoProcessor
 from modeling.weights_fingerprint import weights_fingerprint
 from training.cli import (
@@ -341,8 +342,7 @@ def extraction_settings(
 
 def default_num_workers(num_processes: int) -> int:
     """Decode workers per process: the cores this process may use, less one for the main loop, at most 8."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(0, min(8, cores // num_processes - 1))
+    return max(0, min(8, usable_cores() // num_processes - 1))
 
 
 @contextmanager
@@ -653,8 +653,8 @@ def main(argv: list[str] | None = None) -> int:
         if refusal:
             parser.error(refusal)
         argv = sys.argv[1:] if argv is None else argv
-        return run_on_cpu_processes(os.path.abspath(__file__), argv, args.processes, f"{args.dataset} {args.split}",
-                                    "skipped", quiet=False)
+        return run_on_cpu_processes(PROG, os.path.abspath(__file__), argv, args.processes,
+                                    f"{args.dataset} {args.split}", "skipped", quiet=False)
 
     def work() -> None:
         # The fallback to Haar is told once, with its reason, by "Faces found with ...".

@@ -202,6 +202,25 @@ def test_processes_option_splits_the_videos_and_gives_the_rows_of_one(tmp_path, 
     assert read(two) == read(plain)
 
 
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity (Linux)")
+def test_processes_beyond_the_cores_run_one_per_core_and_say_so(tmp_path, model_dir, clip_tree):
+    """On one core, --processes 3 runs one process: more would only share the core, each with its own model."""
+    plain = tmp_path / "plain.jsonl"
+    assert run(clip_tree, "--output", plain, "--model", model_dir) == 0
+    output = tmp_path / "capped.jsonl"
+    one_core = min(os.sched_getaffinity(0))
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), str(clip_tree), "--output", str(output), "--model", str(model_dir),
+         "--precision", "fp32", "--quiet", "--processes", "3"],
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+        timeout=300, cwd=tmp_path, preexec_fn=lambda: os.sched_setaffinity(0, {one_core}),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr.count("--processes 3 is more than the cores this machine lets it use (1): running 1") == 1
+    assert done.stdout.count("3 videos: 3 analysed now") == 1
+    assert read(output) == read(plain)
+
+
 def test_processes_option_shows_one_bar_for_every_video_and_ctrl_c_says_so_once(tmp_path, model_dir, clip_tree):
     folder = tmp_path / "many"
     folder.mkdir()
