@@ -10,6 +10,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+from modeling.pipeline_face_video import usable_cores
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -34,6 +38,7 @@ def test_bench_pipeline_writes_its_report(tmp_path):
     assert "overhead_vs_embedder" in done.stdout  # the printed table
 
 
+@pytest.mark.skipif(usable_cores() < 2, reason="--processes runs one process per core: two need two cores")
 def test_batch_memory_counts_every_process_of_the_batch_command(tmp_path):
     """`--memory`'s batch figure sums the launcher's processes: two processes, each holding the model, weigh more than
     one (the one-hour clip of `--memory` is too slow to write here, so this part is run alone)."""
