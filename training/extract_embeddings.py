@@ -9,6 +9,9 @@ With `--people all` every person seen often and large enough gets a row of their
 container the decoders read is taken, in any case (``VIDEO_EXTENSIONS``: .mp4 .m4v .mov .mkv .webm .avi .mpg .mpeg
 .wmv .flv .3gp .ts).
 
+The progress bar counts a video once it is embedded: a chunk's crops are embedded batch by batch as its videos come
+(``ChunkEmbedding``), in the batches one call on the whole chunk would make.
+
 The run is resumable: videos are done in chunks, each finished chunk is stored atomically as a shard, and a rerun of
 the same command skips every finished video (and every video already found unusable) and ends with the same table as
 an uninterrupted run. Videos that cannot be decoded or show no face, and files that are not videos, are skipped and
@@ -254,37 +257,82 @@ def skipped_file_record(item: SkippedFile, split_folder: Path) -> dict[str, Any]
     }
 
 
-def embed_chunk(
-    items: list[VideoCrops],
-    model: EmoNeXtModel,
-    processor: FaceVideoProcessor,
-    batch_size: int,
-    device: torch.device,
-    precision: str,
-) -> tuple[list[tuple[VideoFile, torch.Tensor, np.ndarray]], list[dict[str, Any]], float]:
-    """Embeds every usable video of a chunk in shared batches and splits the result back per video.
+class ChunkEmbedding:
+    """A chunk's videos, embedded batch by batch as they come, so that a video counts as done once it is embedded.
 
-    Returns:
-        (video, (T, D) float32 embeddings, (T,) int8 mask) per embedded video, the failure records, and the seconds
-        spent embedding.
+    The crops of the chunk's usable videos go to the model in their order, ``batch_size`` at a time, the last batch
+    padded (``embed_crops``): the batches a whole chunk would make in one call, so the embeddings are the same. Only
+    what does not fill a batch waits for the next video or for ``finish``.
+
+    Args:
+        model, processor, batch_size, device, precision: As ``embed_crops`` takes them.
     """
-    failures = [failure_record(item) for item in items if not item.ok]
-    good = [item for item in items if item.ok]
-    if not good:
-        return [], failures, 0.0
-    start = time.perf_counter()
-    embeddings = embed_crops(
-        model, processor, torch.cat([item.crops for item in good]), batch_size, device, precision
-    )
-    seconds = time.perf_counter() - start
-    rows = []
-    for item, video_embeddings in zip(good, torch.split(embeddings, [len(item.crops) for item in good]), strict=True):
-        if not torch.isfinite(video_embeddings).all():
-            item.error, item.error_type = f"{item.video.path.name}: the model gave non-finite embeddings.", "NonFinite"
-            failures.append(failure_record(item))
-            continue
-        rows.append((item.video, video_embeddings, item.face_found.astype(np.int8)))
-    return rows, failures, seconds
+
+    def __init__(
+        self, model: EmoNeXtModel, processor: FaceVideoProcessor, batch_size: int, device: torch.device, precision: str
+    ):
+        self.model, self.processor, self.device, self.precision = model, processor, device, precision
+        self.batch_size = batch_size
+        self.items: list[VideoCrops] = []
+        self.seconds = 0.0  # spent embedding
+        self._waiting: list[torch.Tensor] = []  # crops added, not yet embedded
+        self._outputs: list[torch.Tensor] = []
+        self._added = self._embedded = 0  # crops
+        self._video_ends: list[int] = []  # per video added: the crops added up to its end
+        self._videos_counted = 0
+
+    def add(self, rows: list[VideoCrops]) -> int:
+        """Adds one video's rows (its people), embeds every batch now full, and returns how many videos added so far
+        became wholly embedded (a video without crops, as soon as the videos before it are)."""
+        self.items.extend(rows)
+        for row in rows:
+            if row.ok:
+                self._waiting.append(row.crops)
+                self._added += len(row.crops)
+        self._video_ends.append(self._added)
+        while self._added - self._embedded >= self.batch_size:
+            self._embed(self.batch_size)
+        return self._newly_embedded_videos()
+
+    def finish(self) -> tuple[list[tuple[VideoFile, torch.Tensor, np.ndarray]], list[dict[str, Any]], int]:
+        """Embeds what is left (the padded last batch) and splits the embeddings back per row.
+
+        Returns:
+            (video, (T, D) float32 embeddings, (T,) int8 mask) per embedded row, the failure records, and how many
+            videos became wholly embedded since the last ``add``.
+        """
+        if self._added > self._embedded:
+            self._embed(self._added - self._embedded)
+        failures = [failure_record(item) for item in self.items if not item.ok]
+        good = [item for item in self.items if item.ok]
+        embeddings = torch.cat(self._outputs) if self._outputs else torch.empty(0, self.model.config.hidden_size)
+        rows = []
+        per_row = torch.split(embeddings, [len(item.crops) for item in good])
+        for item, video_embeddings in zip(good, per_row, strict=True):
+            if not torch.isfinite(video_embeddings).all():
+                item.error = f"{item.video.path.name}: the model gave non-finite embeddings."
+                item.error_type = "NonFinite"
+                failures.append(failure_record(item))
+                continue
+            rows.append((item.video, video_embeddings, item.face_found.astype(np.int8)))
+        return rows, failures, self._newly_embedded_videos()
+
+    def _embed(self, count: int) -> None:
+        waiting = torch.cat(self._waiting)
+        self._waiting = [waiting[count:]] if len(waiting) > count else []
+        start = time.perf_counter()
+        self._outputs.append(
+            embed_crops(self.model, self.processor, waiting[:count], self.batch_size, self.device, self.precision)
+        )
+        self.seconds += time.perf_counter() - start
+        self._embedded += count
+
+    def _newly_embedded_videos(self) -> int:
+        done = self._videos_counted
+        while done < len(self._video_ends) and self._video_ends[done] <= self._embedded:
+            done += 1
+        count, self._videos_counted = done - self._videos_counted, done
+        return count
 
 
 def rows_to_table(
@@ -430,20 +478,21 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
     seconds = dict.fromkeys(STAGES, 0.0)
     embedded, failures_now = 0, []
     start = time.perf_counter()
-    chunk: list[VideoCrops] = []
+    def new_chunk() -> ChunkEmbedding:
+        return ChunkEmbedding(model, processor, args.batch_size, device, precision)
+
+    chunk = new_chunk()
     progress = VideoProgress(len(share), f"{args.dataset} {args.split}", "skipped", is_main)
     with _opencv_single_threaded(num_workers > 0):
         for index, (item,) in enumerate(loader):
-            chunk.extend(item.rows())
             for stage, value in item.seconds.items():
                 seconds[stage] += value
-            progress.video_done()
-            if len(chunk) < args.chunk_size and index + 1 < len(share):
+            progress.videos_done(chunk.add(item.rows()))  # counted as embedded, not as decoded
+            if len(chunk.items) < args.chunk_size and index + 1 < len(share):
                 continue
-            rows, failures, embed_seconds = embed_chunk(
-                chunk, model, processor, args.batch_size, device, precision
-            )
-            seconds["embed"] += embed_seconds
+            rows, failures, finished = chunk.finish()
+            progress.videos_done(finished)
+            seconds["embed"] += chunk.seconds
             if args.format == "pt":
                 for video, video_embeddings, mask in rows:
                     write_pt_file(split_dir, video, video_embeddings, mask)
@@ -451,7 +500,7 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
             embedded += len(rows)
             failures_now += failures
             progress.add_failures(len(failures))
-            chunk = []
+            chunk = new_chunk()
     progress.close()
     wall = time.perf_counter() - start
 

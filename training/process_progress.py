@@ -65,8 +65,13 @@ class VideoProgress:
         self.failed_label, self.failed = failed_label, 0
 
     def video_done(self) -> None:
-        self.bar.update(1)
-        _tell("done")
+        self.videos_done(1)
+
+    def videos_done(self, count: int) -> None:
+        if count:
+            self.bar.update(count)
+        for _ in range(count):
+            _tell("done")
 
     def add_failures(self, count: int) -> None:
         """``count`` more failures (0 too: the count beside the bar is shown from the start). Told apart from the

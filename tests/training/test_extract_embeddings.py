@@ -24,7 +24,14 @@ from modeling.processing_face_video import FaceVideoProcessor
 from modeling.video_decoding import VIDEO_EXTENSIONS
 from tests.hub_cache import plant_in_hf_cache
 from tests.training.synthetic import kill_once_stored
-from training.extract_embeddings import ExtractionError, load_embedder, main, weights_fingerprint
+from training.extract_embeddings import (
+    ChunkEmbedding,
+    ExtractionError,
+    embed_crops,
+    load_embedder,
+    main,
+    weights_fingerprint,
+)
 from training.shards import PUBLISHING_DIR, SHARDS_DIR, ShardStore
 from training.tables import embedding_features
 from training.testing import videos
@@ -36,7 +43,14 @@ from training.testing.tiny_configs import (
     tiny_fusion_config,
     tiny_trait_config,
 )
-from training.video_datasets import VideoLayoutError, list_split_files, list_videos, share_of_process
+from training.video_datasets import (
+    VideoCropDataset,
+    VideoFile,
+    VideoLayoutError,
+    list_split_files,
+    list_videos,
+    share_of_process,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "training" / "extract_embeddings.py"
@@ -366,6 +380,32 @@ def test_bad_files_are_logged_with_their_reason_and_skipped(tmp_path, clips, tin
     # a rerun does not try them again
     assert main(options(tiny_model, base, out)) == 0
     assert f"0 embedded now, {len(BAD_CLIPS) + 1} done before, 0 skipped now" in capsys.readouterr().out
+
+
+def test_a_video_counts_as_done_once_embedded_in_the_batches_of_its_whole_chunk(clips, tiny_model):
+    """The progress bar counts a video when its crops are embedded, not when they are decoded: a chunk embeds each
+    batch as soon as it is full, in the batches one call on the whole chunk makes, so the embeddings do not change."""
+    names = ["moving", "text", "gap", "red"]  # a file that is not a video among them: done as soon as it comes
+    processor = FaceVideoProcessor(num_frames=NUM_FRAMES, image_size=IMAGE_SIZE, face_detector="haar")
+    dataset = VideoCropDataset([VideoFile(name, clips[name]) for name in names], processor)
+    items = [dataset[index] for index in range(len(names))]
+    assert [item.ok for item in items] == [True, False, True, True]
+    model = EmoNeXtModel.from_pretrained(tiny_model).eval()
+    batch_size = 2 * NUM_FRAMES - 1  # a crop short of two videos' crops
+    chunk = ChunkEmbedding(model, processor, batch_size, torch.device("cpu"), "fp32")
+
+    # The first video: no full batch yet. The bad file: nothing to embed, but it waits behind that video. The second
+    # video fills a batch, which holds the first video's crops (done, and the bad file with it) but not all of its
+    # own. The third: no full batch. The rest is the padded last batch, which ends both.
+    assert [chunk.add(item.rows()) for item in items] == [0, 0, 2, 0]
+    rows, failures, finished = chunk.finish()
+    assert finished == 2
+    assert [failure["video_id"] for failure in failures] == ["text"]
+
+    whole = embed_crops(model, processor, torch.cat([item.crops for item in items if item.ok]), batch_size,
+                        torch.device("cpu"))
+    assert [video.video_id for video, _, _ in rows] == ["moving", "gap", "red"]
+    torch.testing.assert_close(torch.cat([embeddings for _, embeddings, _ in rows]), whole, rtol=0, atol=0)
 
 
 def test_a_killed_run_resumes_to_the_table_of_an_uninterrupted_one(tmp_path, clips, tiny_model, capsys):
