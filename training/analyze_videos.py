@@ -365,10 +365,8 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
     accelerator.wait_for_everyone()  # every process has listed what is done before any process writes
 
     chunk: list[dict[str, Any]] = []
-    # Under --processes the launcher's bar counts every process's videos; under accelerate launch the main process's
-    # bar counts its own share (the others show none).
-    share_of = "videos" if world == 1 else f"videos (this process's share, 1 of {world})"
-    progress = VideoProgress(len(share), share_of, "failed", is_main, args.quiet)
+    # One bar over every process's videos: the launcher's under --processes, the main process's under accelerate launch
+    progress = VideoProgress(len(share), "videos", "failed", is_main, args.quiet, run_total=len(pending))
     for video, result in analysed(pipe, share, args, options):
         rows = result_rows(video, result, emotion_labels, trait_names, detector, precision)
         chunk.extend(rows)
@@ -379,10 +377,10 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
         progress.add_failures(int(bool(rows[0]["error"])))
     if chunk:
         store.write_chunk(chunk)
-    progress.close()
 
     counts = [{"analysed": len(share), "failed": progress.failed}]
     accelerator.wait_for_everyone()
+    progress.close()  # once every process is done, so that a bar over all of them ends full
     if world > 1:
         from accelerate.utils import gather_object
 

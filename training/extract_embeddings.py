@@ -482,7 +482,7 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
         return ChunkEmbedding(model, processor, args.batch_size, device, precision)
 
     chunk = new_chunk()
-    progress = VideoProgress(len(share), f"{args.dataset} {args.split}", "skipped", is_main)
+    progress = VideoProgress(len(share), f"{args.dataset} {args.split}", "skipped", is_main, run_total=len(pending))
     with _opencv_single_threaded(num_workers > 0):
         for index, (item,) in enumerate(loader):
             for stage, value in item.seconds.items():
@@ -501,10 +501,10 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
             failures_now += failures
             progress.add_failures(len(failures))
             chunk = new_chunk()
-    progress.close()
     wall = time.perf_counter() - start
 
     accelerator.wait_for_everyone()
+    progress.close()  # once every process is done, so that a bar over all of them ends full
     mine = {"videos": len(share), "embedded": embedded, "errors": [f["error"] for f in failures_now],
             "seconds": seconds, "wall": wall}
     if world > 1:

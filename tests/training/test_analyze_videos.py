@@ -178,11 +178,12 @@ def test_two_processes_give_the_rows_of_one(tmp_path, model_dir, clip_tree):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     done = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", str(SCRIPT), str(clip_tree),
-         "--output", str(two), "--model", str(model_dir), "--precision", "fp32", "--quiet", "--cpu"],
+         "--output", str(two), "--model", str(model_dir), "--precision", "fp32", "--cpu"],
         env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "3 videos: 3 analysed now" in done.stdout  # the counts of both processes, printed once
+    assert "3/3 [" in done.stderr and "/2 [" not in done.stderr  # the main process's bar counts both processes' videos
     assert done.stdout.count("analysed now") == 1
     assert read(two) == read(plain)
 

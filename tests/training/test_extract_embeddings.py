@@ -604,6 +604,7 @@ def test_accelerate_launch_torchrun_and_the_processes_option_give_the_table_of_a
     )
     assert two.returncode == 0, two.stderr[-2000:]
     assert "3 embedded now, 0 done before, 1 skipped now" in two.stdout  # the counts of both processes
+    assert "4/4 [" in two.stderr and "/2 [" not in two.stderr  # the main process's bar counts both processes' videos
     assert_same_table(datasets.load_from_disk(str(tmp_path / "two" / "train")), plain)
     assert read_failures(tmp_path / "two" / "train") == read_failures(tmp_path / "plain" / "train")
 
