@@ -160,13 +160,23 @@ class _CountsReader:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stopped.wait(self.interval_s):
-            self.show(*self.counts.read())
+        while not self._stopped.wait(self.interval_s) and self._read_and_show():
+            pass
 
     def stop(self) -> None:
         self._stopped.set()
         self._thread.join()
-        self.show(*self.counts.read())  # the final counts, whatever the last read saw
+        self._read_and_show()  # the final counts, whatever the last read saw
+
+    def _read_and_show(self) -> bool:
+        """False when the store no longer answers (the run is ending on an error): the bar then stays as it was,
+        rather than a thread's traceback running into the tool's one sentence."""
+        try:
+            counts = self.counts.read()
+        except Exception:  # noqa: BLE001 - any failure of the store's connection means the same here
+            return False
+        self.show(*counts)
+        return True
 
 
 class ProgressOfProcesses:
