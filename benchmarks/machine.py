@@ -10,6 +10,8 @@ import os
 import platform
 from pathlib import Path
 
+from modeling.pipeline_face_video import usable_cores
+
 
 def _cpuinfo(field: str) -> str | None:
     """The first value of ``field`` in Linux's /proc/cpuinfo (None elsewhere, or when absent)."""
@@ -47,11 +49,6 @@ def cpu_isa(flags: set[str]) -> str:
 # Environment variables that make torch and oneDNN use fewer instructions than the CPU has (to run as an AVX2 machine
 # would, on a newer one): a benchmark run under them is recorded as such.
 ISA_CAPS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")
-
-
-def usable_cores() -> int:
-    """The cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def machine_info() -> dict:

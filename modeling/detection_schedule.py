@@ -56,9 +56,9 @@ def detect_sparsely(
         One (k, 5) float64 array per frame.
     """
     count = len(frames)
-    if every <= 1 or count <= 2:
-        return detect(frames)
     keys = whole_frame_detections(count, every)
+    if len(keys) == count:
+        return detect(frames)
     found: list[np.ndarray | None] = [None] * count
     for t, boxes in zip(keys, detect([frames[t] for t in keys]), strict=True):
         found[t] = boxes

@@ -46,7 +46,7 @@ from modeling.processing_face_video import FACE_DETECTORS, FaceDetectorFallbackW
 from modeling.video_decoding import VIDEO_EXTENSIONS
 from training.cli import ArgumentParser, UserError, first_line, positive_int, run_cli, warnings_as_lines
 from training.cpu_processes import launched_by_a_launcher, refuse_on_a_gpu, run_on_cpu_processes
-from training.process_progress import VideoProgress, report_total, show_summary
+from training.process_progress import VideoProgress
 from training.shards import TEMP_PREFIX, chunk_name, read_jsonl, write_text_atomically
 from training.video_datasets import share_of_process
 
@@ -360,27 +360,23 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
     done = {video_key(row["video"]) for row in [*read_rows(args.output), *store.rows()]}
     pending = [video for video in videos if video_key(video) not in done]
     share = share_of_process(pending, rank, world)
-    if is_main:
-        report_total(len(pending))  # before the wait: it reaches the launcher before any video is done
     accelerator.wait_for_everyone()  # every process has listed what is done before any process writes
 
     chunk: list[dict[str, Any]] = []
-    # One bar over every process's videos: the launcher's under --processes, the main process's under accelerate launch
-    progress = VideoProgress(len(share), "videos", "failed", is_main, args.quiet, run_total=len(pending))
-    for video, result in analysed(pipe, share, args, options):
-        rows = result_rows(video, result, emotion_labels, trait_names, detector, precision)
-        chunk.extend(rows)
-        if len(chunk) >= args.chunk_size:
+    # One bar over every process's videos (the main process's), closed once every process is done, so it ends full
+    with VideoProgress(len(share), "videos", "failed", is_main, args.quiet, run_total=len(pending)) as progress:
+        for video, result in analysed(pipe, share, args, options):
+            rows = result_rows(video, result, emotion_labels, trait_names, detector, precision)
+            chunk.extend(rows)
+            if len(chunk) >= args.chunk_size:
+                store.write_chunk(chunk)
+                chunk = []
+            progress.video_done()
+            progress.add_failures(int(bool(rows[0]["error"])))
+        if chunk:
             store.write_chunk(chunk)
-            chunk = []
-        progress.video_done()
-        progress.add_failures(int(bool(rows[0]["error"])))
-    if chunk:
-        store.write_chunk(chunk)
-
-    counts = [{"analysed": len(share), "failed": progress.failed}]
-    accelerator.wait_for_everyone()
-    progress.close()  # once every process is done, so that a bar over all of them ends full
+        counts = [{"analysed": len(share), "failed": progress.failed}]
+        accelerator.wait_for_everyone()
     if world > 1:
         from accelerate.utils import gather_object
 
@@ -462,9 +458,7 @@ def main(argv: list[str] | None = None) -> int:
         if code:
             return code
         argv = sys.argv[1:] if argv is None else argv
-        return run_on_cpu_processes(
-            PROG, os.path.abspath(__file__), argv, args.processes, "videos", "failed", args.quiet
-        )
+        return run_on_cpu_processes(PROG, os.path.abspath(__file__), argv, args.processes)
 
     def work() -> None:
         # The fallback to Haar is told once, with its reason, by "Faces found with ..."; as a warning it came again
@@ -476,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
             hf_logging.disable_progress_bar()  # no weight-loading bar: only this tool's own
             summary = analyze(args)
         if summary["is_main"]:
-            show_summary(
+            print(
                 f"{summary['listed']} video{'s' * (summary['listed'] != 1)}: {summary['analysed']} analysed now "
                 f"({summary['failed']} failed, see the error column), {summary['done_before']} done before; "
                 f"{summary['output']} holds {summary['rows']} row{'s' * (summary['rows'] != 1)}."

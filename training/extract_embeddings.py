@@ -75,7 +75,7 @@ from training.cli import (
     warnings_as_lines,
 )
 from training.cpu_processes import launched_by_a_launcher, refuse_on_a_gpu, run_on_cpu_processes
-from training.process_progress import VideoProgress, report_total, show_summary
+from training.process_progress import VideoProgress
 from training.shards import ShardStore
 from training.tables import EMBEDDING_DTYPES, embedding_features
 from training.video_datasets import (
@@ -455,8 +455,6 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
     done_videos = {video_of_row(row_id) for row_id in done} if args.people == "all" else done
     pending = [video for video in videos if video.video_id not in done_videos and video.video_id not in failed]
     share = share_of_process(pending, rank, world)
-    if is_main:
-        report_total(len(pending))  # before the wait: it reaches the launcher before any video is done
     skipped_records = [skipped_file_record(item, split_folder) for item in listing.skipped]
     accelerator.wait_for_everyone()  # every process has listed the shards before any process writes one
     new_skipped = [record for record in skipped_records if record["video_id"] not in failed]
@@ -478,12 +476,14 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
     seconds = dict.fromkeys(STAGES, 0.0)
     embedded, failures_now = 0, []
     start = time.perf_counter()
+
     def new_chunk() -> ChunkEmbedding:
         return ChunkEmbedding(model, processor, args.batch_size, device, precision)
 
     chunk = new_chunk()
-    progress = VideoProgress(len(share), f"{args.dataset} {args.split}", "skipped", is_main, run_total=len(pending))
-    with _opencv_single_threaded(num_workers > 0):
+    # One bar over every process's videos (the main process's), closed once every process is done, so it ends full
+    with (VideoProgress(len(share), f"{args.dataset} {args.split}", "skipped", is_main, run_total=len(pending))
+          as progress, _opencv_single_threaded(num_workers > 0)):
         for index, (item,) in enumerate(loader):
             for stage, value in item.seconds.items():
                 seconds[stage] += value
@@ -501,10 +501,8 @@ def extract(args: argparse.Namespace) -> dict[str, Any]:
             failures_now += failures
             progress.add_failures(len(failures))
             chunk = new_chunk()
-    wall = time.perf_counter() - start
-
-    accelerator.wait_for_everyone()
-    progress.close()  # once every process is done, so that a bar over all of them ends full
+        wall = time.perf_counter() - start
+        accelerator.wait_for_everyone()
     mine = {"videos": len(share), "embedded": embedded, "errors": [f["error"] for f in failures_now],
             "seconds": seconds, "wall": wall}
     if world > 1:
@@ -702,15 +700,14 @@ def main(argv: list[str] | None = None) -> int:
         if refusal:
             parser.error(refusal)
         argv = sys.argv[1:] if argv is None else argv
-        return run_on_cpu_processes(PROG, os.path.abspath(__file__), argv, args.processes,
-                                    f"{args.dataset} {args.split}", "skipped", quiet=False)
+        return run_on_cpu_processes(PROG, os.path.abspath(__file__), argv, args.processes)
 
     def work() -> None:
         # The fallback to Haar is told once, with its reason, by "Faces found with ...".
         with _quiet_libraries(), warnings_as_lines(PROG, silenced=(FaceDetectorFallbackWarning,)):
             summary = extract(args)
         if summary["process_index"] == 0:
-            show_summary(summary_text(summary))
+            print(summary_text(summary))
 
     return run_cli(PROG, work, on_interrupt="interrupted; run the same command again to resume.",
                    errors_on_main_process_only=True)

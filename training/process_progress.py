@@ -1,59 +1,22 @@
-"""One progress bar over the work of every process `cpu_processes.run_processes` started, and one summary.
+"""One progress bar over the videos of every process of a run.
 
-The processes report to the launcher through a pipe, a line at a time: the main process the total (once, before any
-process starts working) and its summary (at the end, printed by the launcher once its bar is closed, so the two do
-not run into each other); every process each video done and each failure. In a process started otherwise (alone, or
-by `accelerate launch`) nothing listens: the tool shows its own bar and prints its own summary (`VideoProgress`,
-`show_summary`). Under `accelerate launch` (or torchrun) the processes count their videos in the key-value store
-through which they met (torch.distributed's), and the main process's bar reads every process's counts from it.
+A tool's processes (`--processes`, `accelerate launch`, torchrun) form a torch.distributed group. Each counts the videos
+it is done with, and those that failed, in the key-value store through which the group met (`RunCounts`), and the
+main process's bar reads every process's counts from it (`VideoProgress`); the others show none. A process alone
+counts on its own bar.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 
 from tqdm.auto import tqdm
 
-# Where a process started by run_processes writes its lines: the pipe's file descriptor number.
-LAUNCHER_FD_ENV = "FACE_FUSION_LAUNCHER_FD"
-
-
-def progress_bar(total: int, description: str, disable: bool = False) -> tqdm:
-    """A command's progress bar over videos: videos done, videos/s and the time left, on stderr."""
-    return tqdm(total=total, desc=description, unit="video", disable=disable, dynamic_ncols=True)
-
-
-def launcher_listens() -> bool:
-    """Whether this process was started by ``run_processes``, whose launcher shows the bar and the summary."""
-    return LAUNCHER_FD_ENV in os.environ
-
-
-def report_total(count: int) -> None:
-    """The main process: how many videos all the processes will work on (before any starts)."""
-    _tell(f"total {count}")
-
-
-def show_summary(text: str) -> None:
-    """The main process's closing lines: printed by the launcher after its bar, or here when none listens."""
-    if launcher_listens():
-        for line in text.splitlines():
-            _tell(f"say {line}")
-    else:
-        print(text)
-
-
-def _tell(line: str) -> None:
-    """One line to the launcher (nothing when none listens): one short write, which a pipe never interleaves with
-    another process's."""
-    if launcher_listens():
-        os.write(int(os.environ[LAUNCHER_FD_ENV]), f"{line}\n".encode())
-
 
 class VideoProgress:
-    """One process's progress over its share of the videos: its own bar (the main process's, unless ``quiet`` or a
-    launcher shows the bar) and the reports to the launcher, where one listens. In a distributed run that no launcher
-    of ours started (`accelerate launch`), the main process's bar counts every process's videos (``RunCounts``).
+    """A run's progress over its videos, from this process's side: the main process shows the bar (unless ``quiet``),
+    and every process adds its own videos to it. Use it as a context manager: it closes the bar however the run ends
+    (before Ctrl-C's line, so that the line starts a line of its own).
 
     Args:
         total: The videos of this process's share.
@@ -68,17 +31,21 @@ class VideoProgress:
         self, total: int, description: str, failed_label: str, is_main: bool, quiet: bool = False,
         run_total: int | None = None,
     ):
-        self.counts = RunCounts.of_this_run() if run_total is not None else None
+        self.counts = RunCounts.of_this_run()
         if self.counts is None and run_total not in (None, total):
             description += " (this process's share)"  # a distributed run whose store cannot be reached
-        shown = run_total if self.counts is not None else total
-        self.bar = progress_bar(shown, description, disable=not is_main or quiet or launcher_listens())
+        shown = run_total if self.counts is not None and run_total is not None else total
+        self.bar = tqdm(total=shown, desc=description, unit="video", disable=not is_main or quiet, dynamic_ncols=True)
+        self.bar.set_postfix({failed_label: 0}, refresh=False)
         self.failed_label, self.failed = failed_label, 0
         self._shown = (0, 0)  # the run's counts the bar last showed
-        self._reader = None
-        if self.counts is not None and not self.bar.disable:
-            self._reader = _CountsReader(self.counts, self._show)
-        self.bar.set_postfix({self.failed_label: 0}, refresh=False)
+        self._reader = _CountsReader(self.counts, self._show) if self.counts and not self.bar.disable else None
+
+    def __enter__(self) -> VideoProgress:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
     def video_done(self) -> None:
         self.videos_done(1)
@@ -88,24 +55,22 @@ class VideoProgress:
             self.counts.add(count, 0)
         elif count:
             self.bar.update(count)
-        for _ in range(count):
-            _tell("done")
 
     def add_failures(self, count: int) -> None:
-        """``count`` more failures (0 too: the count beside the bar is shown from the start). Told apart from the
-        videos done: extraction knows some of them only once it embeds a batch of videos."""
+        """``count`` more failures. Told apart from the videos done: extraction knows some of them only once it embeds
+        a batch of videos."""
         self.failed += count
         if self.counts is not None:
             self.counts.add(0, count)
-        else:
+        elif count:
             self.bar.set_postfix({self.failed_label: self.failed}, refresh=False)
-        if count:
-            _tell(f"failed {count}")
 
     def close(self) -> None:
-        """Closes the bar; in a distributed run, call it once every process is done, so that it ends full."""
+        """Closes the bar (once; later calls do nothing). In a run of several processes, close it once every process
+        is done, so that it ends full."""
         if self._reader is not None:
             self._reader.stop()
+            self._reader = None
         self.bar.close()
 
     def _show(self, done: int, failed: int) -> None:
@@ -130,10 +95,10 @@ class RunCounts:
 
     @classmethod
     def of_this_run(cls) -> RunCounts | None:
-        """The counts of this distributed run; None for a single process, or where a launcher of ours counts."""
+        """The counts of this distributed run; None for a single process."""
         import torch.distributed as dist
 
-        if launcher_listens() or not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
+        if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
             return None
         try:
             return cls(dist.distributed_c10d._get_default_store())
@@ -177,36 +142,3 @@ class _CountsReader:
             return False
         self.show(*counts)
         return True
-
-
-class ProgressOfProcesses:
-    """The launcher's side: reads the processes' lines (see the module doc) into one bar, then prints the summary.
-
-    Args:
-        description: The bar's label.
-        failed_label: The name of the failures' count beside the bar (``failed=2``).
-        quiet: No bar (the summary is still printed).
-    """
-
-    def __init__(self, description: str, failed_label: str, quiet: bool = False):
-        self.description, self.failed_label, self.quiet = description, failed_label, quiet
-        self.bar, self.failed = None, 0
-
-    def __call__(self, line: str) -> None:
-        kind, _, value = line.partition(" ")
-        if kind == "total":
-            self.bar = progress_bar(int(value), self.description, disable=self.quiet)
-            self.bar.set_postfix({self.failed_label: 0}, refresh=False)
-        elif kind == "done" and self.bar is not None:
-            self.bar.update(1)
-        elif kind == "failed" and self.bar is not None:
-            self.failed += int(value)
-            self.bar.set_postfix({self.failed_label: self.failed})
-        elif kind == "say":
-            self.close()
-            print(value, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
