@@ -23,7 +23,6 @@ tests' tiny models and shapes, for a quick run on a CPU. Run it under `accelerat
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -39,7 +38,7 @@ from transformers import TrainerCallback
 
 from training.cli import ArgumentParser, run_cli
 
-from machine import describe, machine_info
+from machine import describe, machine_info, report
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROG = "bench_train.py"
@@ -224,10 +223,18 @@ def bench_task(task: str, options: argparse.Namespace) -> dict:
     }
 
 
+def table(machine: dict, results: list[dict]) -> str:
+    header = f"{'task':<8} {'batch':>6} {'loader samples/s':>17} {'train samples/s':>16} {'loader share':>13}  limit"
+    lines = [describe(machine), header, "-" * len(header)]
+    for row in results:
+        lines.append(f"{row['task']:<8} {row['batch_size']:>6} {row['loader_samples_per_s']:>17.1f} "
+                     f"{row['train_samples_per_s']:>16.1f} {row['loader_share']:>13.2f}  {row['limit']}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
+                            formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--task", nargs="+", choices=TASKS, default=list(TASKS), help="Trainers to time.")
     parser.add_argument("--steps", type=int, default=30, help="Timed optimizer steps (default: 30).")
     parser.add_argument("--warmup", type=int, default=3, help="Untimed steps first (default: 3).")
@@ -245,17 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_info()
     results = [bench_task(task, options) for task in options.task]
 
-    print(describe(machine))
-    header = f"{'task':<8} {'batch':>6} {'loader samples/s':>17} {'train samples/s':>16} {'loader share':>13}  limit"
-    print(header)
-    print("-" * len(header))
-    for row in results:
-        print(f"{row['task']:<8} {row['batch_size']:>6} {row['loader_samples_per_s']:>17.1f} "
-              f"{row['train_samples_per_s']:>16.1f} {row['loader_share']:>13.2f}  {row['limit']}")
-    if options.json:
-        options.json.parent.mkdir(parents=True, exist_ok=True)
-        report = {"machine": machine, "options": {k: str(v) for k, v in vars(options).items()}, "results": results}
-        options.json.write_text(json.dumps(report, indent=2) + "\n")
+    options_used = {key: str(value) if isinstance(value, Path) else value for key, value in vars(options).items()}
+    report({"machine": machine, "options": options_used, "results": results}, table(machine, results), options.json)
     return 0
 
 

@@ -4,31 +4,19 @@ issue ask for.
 Only the shape of the report is checked: timings are never asserted in tests.
 """
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from modeling.pipeline_face_video import usable_cores
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.benchmarks.bench_runs import PROJECT_ROOT, run_benchmark
 
 
 @pytest.mark.skipif(usable_cores() < 2, reason="--processes runs one process per core: two need two cores")
 def test_bench_batch_writes_its_report(tmp_path):
-    report = tmp_path / "bench.json"
-    done = subprocess.run(
-        [sys.executable, "benchmarks/bench_batch.py", "--tiny", "--videos", "3", "--processes", "2", "--repeats", "1",
-         "--device", "cpu",
-         "--json", str(report)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "OMP_NUM_THREADS": "1"},
+    figures, printed = run_benchmark(
+        "bench_batch.py", ["--tiny", "--videos", "3", "--processes", "2", "--repeats", "1", "--device", "cpu"],
+        tmp_path / "bench.json", {"PYTHONPATH": str(PROJECT_ROOT), "OMP_NUM_THREADS": "1"},
     )
-    assert done.returncode == 0, done.stderr[-2000:]
-    figures = json.loads(report.read_text())
     for key in ("embedder_videos_per_s", "front_end_s_per_video", "startup_s", "whole_run_videos_per_s"):
         assert figures[key] > 0, key
     # one process and two (--processes 2: each on one thread), the top-level figures the faster's; with the tiny
@@ -43,4 +31,4 @@ def test_bench_batch_writes_its_report(tmp_path):
         assert run["videos_per_s"] == (3 - int(count)) / (run["batch_s"] - run["startup_s"])
     assert figures["faces_found"] == figures["frames_sampled"] == 3 * 6  # three copies of the clip, 6 tiny frames each
     assert figures["machine"]["cpu_model"] and figures["precision"] in ("fp32", "bf16")
-    assert "efficiency" in done.stdout and "batch, 2 processes" in done.stdout  # the printed table
+    assert "efficiency" in printed and "batch, 2 processes" in printed  # the printed table

@@ -3,30 +3,21 @@
 Only the shape of the report is checked: timings are never asserted in tests.
 """
 
-import json
 import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
 from modeling.pipeline_face_video import usable_cores
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.benchmarks.bench_runs import PROJECT_ROOT, run_benchmark
 
 
 def test_bench_pipeline_writes_its_report(tmp_path):
     """Run as an AVX2 machine would run it (instructions capped), which it records and which makes it fp32."""
-    report = tmp_path / "bench.json"
     caps = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
-    done = subprocess.run(
-        [sys.executable, "benchmarks/bench_pipeline.py", "--tiny", "--repeats", "1", "--json", str(report)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, **caps},
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    figures = json.loads(report.read_text())
+    figures, printed = run_benchmark("bench_pipeline.py", ["--tiny", "--repeats", "1"], tmp_path / "bench.json", caps)
     for key in ("speedup_vs_naive", "overhead_vs_embedder", "embedder_vs_floor", "pipeline_s", "embedder_s",
                 "naive_s", "floor_s"):
         assert figures[key] > 0, key
@@ -34,8 +25,8 @@ def test_bench_pipeline_writes_its_report(tmp_path):
     assert figures["machine"]["cpu_model"] and figures["video"]["width"] == 1280
     assert figures["machine"]["cpu_isa"] and figures["machine"]["torch_cpu_capability"] in ("AVX2", "DEFAULT")
     assert figures["machine"]["isa_caps"] == caps and figures["machine"]["bf16_native"] is False
-    assert figures["bf16"] is False and "run capped to ATEN_CPU_CAPABILITY=avx2" in done.stdout
-    assert "overhead_vs_embedder" in done.stdout  # the printed table
+    assert figures["bf16"] is False and "run capped to ATEN_CPU_CAPABILITY=avx2" in printed
+    assert "overhead_vs_embedder" in printed  # the printed table
 
 
 @pytest.mark.skipif(usable_cores() < 2, reason="--processes runs one process per core: two need two cores")
