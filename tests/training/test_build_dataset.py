@@ -1,6 +1,7 @@
 """training/build_dataset.py end to end: real label files, real embedding tables, the real command line."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -39,9 +40,10 @@ MOSEI_VIDEOS = {
 }
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, SCRIPT, *map(str, args)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, SCRIPT, *map(str, args)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -69,12 +71,14 @@ def mosei_build(tmp_path_factory):
     # Index names are trusted only when the clip's length fits its segment (the .csd's rows are not in time order).
     for name, seconds in (("GdFP_p4eQX0_0", 4.5), ("GdFP_p4eQX0[1]", 4.5), ("nofoldvid_0", 1.0)):
         write_clip(root / "clips" / f"{name}.mp4", seconds)
-    result = run_cli(
-        "--dataset", "cmu-mosei", "--embeddings", root / "emb", "--mosei_csd", root / "CMU_MOSEI_Labels.csd",
-        "--mosei_folds", root / "cmu_mosei_std_folds.py", "--mosei_clips", root / "clips", "--output_dir",
-        root / "table",
-    )
-    return root, result
+    return root, run_cli(*mosei_build_args(root, root / "table"))
+
+
+def mosei_build_args(root: Path, output_dir: Path) -> list:
+    """build_dataset.py's arguments for `mosei_build`'s inputs in `root`."""
+    return ["--dataset", "cmu-mosei", "--embeddings", root / "emb", "--mosei_csd", root / "CMU_MOSEI_Labels.csd",
+            "--mosei_folds", root / "cmu_mosei_std_folds.py", "--mosei_clips", root / "clips", "--output_dir",
+            output_dir]
 
 
 def test_mosei_index_names_without_clip_lengths_are_refused(mosei_build, tmp_path):

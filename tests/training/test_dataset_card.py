@@ -1,50 +1,60 @@
 """The training table as a Hub dataset: the card build_dataset.py writes (and uploads first when it pushes), and the
-label order surviving what `push_to_hub` does to that card and what `load_dataset` reads back."""
+label order surviving a real `--push_to_hub` (to the stand-in Hub) and what `load_dataset` reads back from it."""
 
 from __future__ import annotations
 
-import shutil
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from datasets import SplitInfo, load_from_disk
-from datasets.arrow_dataset import _get_updated_dataset_card
-from fsspec.implementations.dirfs import DirFileSystem
-from fsspec.implementations.local import LocalFileSystem
+from datasets import load_from_disk
 from huggingface_hub import DatasetCard
 
 from modeling.configuration_face_transformer import EMOTION_LABELS, TRAIT_LABELS
+from tests.hub.standin_hub import StandInHub
 from tests.training.test_build_dataset import (  # noqa: F401 - the builds under test
     EMBEDDER,
+    REPO_ROOT,
     fiv2_build,
     fiv2_inputs,
     mosei_build,
+    mosei_build_args,
     run_cli,
 )
-from training.dataset_card import label_names_from_card
-from training.tables import TableError, label_names_of, load_training_table, table_provenance
+from training.tables import TableError, load_training_table, table_provenance
+
+REPO_ID = "someone/face-fusion-table"
 
 
-def pushed_repo(table_dir: Path, repo: Path) -> Path:
-    """The files `DatasetDict.push_to_hub` leaves in a dataset repo after build_dataset.py uploaded its card: one
-    Parquet shard per split under data/, and the README as datasets' own card update rewrites it (the function
-    push_to_hub calls, given the repo through an fsspec file system as push_to_hub gives it the Hub)."""
-    table = load_from_disk(str(table_dir))
-    (repo / "data").mkdir(parents=True)
-    shutil.copyfile(table_dir / "README.md", repo / "README.md")  # uploaded first by build_dataset.push_table
-    splits_info, sizes = [], []
-    for split, dataset in table.items():
-        shard = repo / "data" / f"{split}-00000-of-00001.parquet"
-        dataset.to_parquet(str(shard))
-        splits_info.append(SplitInfo(name=split, num_bytes=dataset.data.nbytes, num_examples=len(dataset)))
-        sizes.append(shard.stat().st_size)
-    card, _ = _get_updated_dataset_card(
-        fs=DirFileSystem(path=str(repo), fs=LocalFileSystem()), config_name="default", splits_info=splits_info,
-        features=table["train"].features, data_dir="data", set_default=None, uploaded_sizes=sizes, deleted_sizes=[],
-        remove_other_splits=True,
-    )
-    (repo / "README.md").write_text(str(card), encoding="utf-8")
-    return repo
+@contextmanager
+def pushed(build_args: list, tmp_path: Path) -> Iterator[tuple[StandInHub, dict]]:
+    """build_dataset.py run with `--push_to_hub` to a stand-in Hub; yields the Hub (still serving) and the environment
+    that points a client at it."""
+    with StandInHub() as hub:
+        env = {"HF_ENDPOINT": hub.endpoint, "HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0",
+               "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": "hf_standin", "HF_HOME": str(tmp_path / "hf_home")}
+        result = run_cli(*build_args, "--push_to_hub", "--hub_dataset_id", REPO_ID, env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        yield hub, env
+
+
+def snapshot(hub: StandInHub, folder: Path) -> Path:
+    """The pushed repo's files on disk, as `snapshot_download` leaves them."""
+    for name, data in hub.repos[("dataset", REPO_ID)].files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def pushed_repo(build_args: list, tmp_path: Path) -> Path:
+    with pushed(build_args, tmp_path) as (hub, _):
+        return snapshot(hub, tmp_path / "repo")
 
 
 def test_the_card_states_source_terms_gating_provenance_and_label_order(fiv2_build):  # noqa: F811
@@ -66,20 +76,32 @@ def test_the_card_states_source_terms_gating_provenance_and_label_order(fiv2_bui
 def test_label_order_survives_push_to_hub_and_load_dataset(mosei_build, tmp_path):  # noqa: F811
     root, result = mosei_build
     assert result.returncode == 0, result.stderr
-    repo = pushed_repo(root / "table", tmp_path / "repo")
+    with pushed(mosei_build_args(root, tmp_path / "table"), tmp_path) as (hub, env):
+        files = hub.repos[("dataset", REPO_ID)].files
+        assert hub.repos[("dataset", REPO_ID)].commits[0] == "Dataset card from face-fusion build_dataset.py"
+        # a trainer given the Hub id, in a process of its own: load_dataset over HTTP, then the contract check
+        code = textwrap.dedent(f"""
+            import json
+            from training.tables import label_names_of, load_training_table
+            table = load_training_table({REPO_ID!r}, "emotions")
+            print(json.dumps([label_names_of(table["train"]), sorted(table["train"]["video_id"]), sorted(table)]))
+        """)
+        loaded = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True,
+                                timeout=300, env={**os.environ, **env})
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    names, train_ids, splits = json.loads(loaded.stdout.strip().splitlines()[-1])
+    local = load_from_disk(str(tmp_path / "table"))
+    assert tuple(names) == EMOTION_LABELS and train_ids == sorted(local["train"]["video_id"])
+    assert splits == sorted(local) and {f"data/{split}-00000-of-00001.parquet" for split in local} <= set(files)
 
-    pushed = DatasetCard.load(repo / "README.md").data.to_dict()
-    assert pushed["dataset_info"]["features"] and pushed["configs"]  # what push_to_hub writes ...
-    assert label_names_from_card(repo / "README.md") == EMOTION_LABELS  # ... beside what it keeps
-
-    loaded = load_training_table(repo, "emotions")  # load_dataset on the repo's files, then the contract check
-    assert label_names_of(loaded["train"]) == EMOTION_LABELS
-    assert sorted(loaded["train"]["video_id"]) == sorted(load_from_disk(str(root / "table"))["train"]["video_id"])
+    card = DatasetCard(files["README.md"].decode()).data.to_dict()
+    assert card["dataset_info"]["features"] and card["configs"]  # what push_to_hub writes ...
+    assert card["face_fusion"]["label_names"] == list(EMOTION_LABELS) and card["license"] == "other"  # ... and keeps
 
 
 def test_a_card_declaring_another_label_order_is_refused(mosei_build, tmp_path):  # noqa: F811
     root, _ = mosei_build
-    repo = pushed_repo(root / "table", tmp_path / "repo")
+    repo = pushed_repo(mosei_build_args(root, tmp_path / "table"), tmp_path)
     text = (repo / "README.md").read_text()
     swapped = text.replace("  - anger\n  - disgust\n", "  - disgust\n  - anger\n", 1)
     assert swapped != text
@@ -91,9 +113,7 @@ def test_a_card_declaring_another_label_order_is_refused(mosei_build, tmp_path):
 
 def test_precision_and_embedder_survive_push_to_hub_for_the_trainers_records(tmp_path):
     settings = {"precision": "bf16", "weights_sha256": EMBEDDER}
-    result = run_cli(*fiv2_inputs(tmp_path, {"train": settings, "val": settings, "test": settings}))
-    assert result.returncode == 0, result.stderr
-    repo = pushed_repo(tmp_path / "table", tmp_path / "repo")
+    repo = pushed_repo(fiv2_inputs(tmp_path, {"train": settings, "val": settings, "test": settings}), tmp_path)
 
     loaded = load_training_table(repo, "traits")  # the description is gone: the card carries them
     assert table_provenance(loaded) == {"precision": "bf16", "embedder_weights_sha256": EMBEDDER}
