@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import subprocess
+import textwrap
 import time
 
 import numpy as np
@@ -114,3 +115,44 @@ def test_failed_hub_push_is_one_sentence_and_keeps_the_saved_model(tmp_path, cap
     assert "HF_HUB_OFFLINE" in err[-1]
     assert (tmp_path / "run" / EVAL_RESULTS).is_file() and not (tmp_path / "run" / "training_args.bin").exists()
     assert isinstance(AutoModel.from_pretrained(tmp_path / "run"), TraitTransformerModel)
+
+
+def test_push_to_hub_publishes_the_run_which_loads_by_its_id_over_http(tmp_path):
+    """`--push_to_hub` to a stand-in Hub: the exported repo arrives, and a user with neither the project nor a cache
+    loads it by its id over HTTP (the repo's own code, `trust_remote_code=True`) with the run's weights."""
+    from safetensors.torch import load_file
+
+    from tests.hub.standin_hub import StandInHub
+    from tests.hub_cache import run_clean_python
+
+    save_table(make_table("traits", sizes={"train": 32, "validation": 8}), tmp_path / "table")
+    tiny_trait_config().save_pretrained(tmp_path / "config")
+    repo_id = "org/fiv2-trait-transformer"
+    with StandInHub() as hub:
+        hub_env = {"HF_ENDPOINT": hub.endpoint, "HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_XET": "1",
+                   "HF_TOKEN": "hf_standin", "HF_HOME": str(tmp_path / "hf_home")}
+        trained = subprocess.run(
+            launch_command("train_traits.py", "--dataset", str(tmp_path / "table"), "--output_dir",
+                           str(tmp_path / "run"), "--model_config", str(tmp_path / "config"), "--num_train_epochs",
+                           "1", "--report_to", "none", "--push_to_hub", "--hub_model_id", repo_id),
+            cwd=REPO_ROOT, env={**offline_environment(tmp_path), **hub_env}, capture_output=True, text=True,
+            timeout=240,
+        )
+        assert trained.returncode == 0, trained.stderr[-3000:]
+        files = hub.repos[("model", repo_id)].files
+        loaded = run_clean_python(textwrap.dedent(f"""
+            from safetensors.torch import save_file
+            from transformers import AutoModel
+            model = AutoModel.from_pretrained({repo_id!r}, trust_remote_code=True)
+            save_file(model.state_dict(), {str(tmp_path / "loaded.safetensors")!r})
+            print(type(model).__name__)
+        """), env={**hub_env, "HF_HOME": str(tmp_path / "user_home")})
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    assert {"config.json", "model.safetensors", "README.md", EVAL_RESULTS} <= set(files)
+    assert not any(name.endswith((".bin", ".pt", ".pkl")) for name in files)  # weights as safetensors only
+    assert f'from_pretrained("{repo_id}"' in files["README.md"].decode()
+    assert loaded.stdout.split()[-1] == "TraitTransformerModel"
+    run_weights = load_file(tmp_path / "run" / "model.safetensors")
+    user_weights = load_file(tmp_path / "loaded.safetensors")
+    assert run_weights.keys() == user_weights.keys()
+    assert all(torch.equal(run_weights[name], user_weights[name]) for name in run_weights)
