@@ -2,14 +2,15 @@
 
 It answers the requests huggingface_hub's `create_repo` and `upload_folder` make (read from huggingface_hub 2.x:
 `hf_api.create_repo`, `_commit_api._fetch_upload_modes` / `_send_commit`, `lfs.post_lfs_batch_info` /
-`_upload_single_part`) and keeps what arrives, so a test can compare the received files with the folder it pushed:
+`_upload_single_part`) and keeps what arrives, so a test can compare the received files with the folder it pushed
+(`{type}` is model, space or dataset):
 
 * ``POST /api/repos/create``                                   -> the repo is recorded
 * ``POST /api/validate-yaml``                                  -> accepted (README metadata check)
-* ``POST /api/{models|spaces}/{ns}/{name}/preupload/{rev}``     -> "lfs" for weights, videos and tables, else "regular"
-* ``POST /[spaces/]{ns}/{name}.git/info/lfs/objects/batch``    -> basic-transfer upload URLs on this server
+* ``POST /api/{type}s/{ns}/{name}/preupload/{rev}``             -> "lfs" for weights, videos and tables, else "regular"
+* ``POST /[{type}s/]{ns}/{name}.git/info/lfs/objects/batch``    -> basic-transfer upload URLs on this server
 * ``PUT  /lfs-upload/{oid}``                                   -> the LFS object (its sha256 is checked)
-* ``POST /api/{models|spaces}/{ns}/{name}/commit/{rev}``       -> the files of the commit (base64 or LFS pointers)
+* ``POST /api/{type}s/{ns}/{name}/commit/{rev}``                -> the files of the commit (base64 or LFS pointers)
 
 and the reads a client makes of what it pushed (``datasets``' ``push_to_hub`` and ``load_dataset`` make them), all
 for the repo's latest files whatever the revision asked for:
@@ -114,7 +115,7 @@ class StandInHub:
             return 200, {"url": f"{self.endpoint}/{prefix}{repo_id}", "name": repo_id}
         if method == "POST" and path == "/api/validate-yaml":
             return 200, {"errors": [], "warnings": []}
-        if method in ("GET", "POST") and (answer := self._read(method, path, query, body)) is not None:
+        if (answer := self._read(path, query, body)) is not None:
             return answer
         if match := re.fullmatch(r"/api/(model|space|dataset)s/([^/]+/[^/]+)/preupload/[^/]+", path):
             files = json.loads(body)["files"]
@@ -179,7 +180,7 @@ class StandInHub:
     def _repo(self, match: re.Match) -> Repo | None:
         return self.repos.get((match.group(1) or "model", match.group(2)))
 
-    def _read(self, method: str, path: str, query: str, body: bytes) -> tuple[int, dict | list | Raw] | None:
+    def _read(self, path: str, query: str, body: bytes) -> tuple[int, dict | list | Raw] | None:
         """The read endpoints (see the module's docstring); None for a path that is not one of them."""
         api = re.fullmatch(r"/api/(model|space|dataset)s/([^/]+/[^/]+?)(?:/(revision|tree|paths-info)/([^/]+)(/.*)?)?",
                            path)
@@ -210,7 +211,7 @@ class StandInHub:
                 folders = {name.rsplit("/", depth)[0] for name in below for depth in range(1, name.count("/") + 1)}
                 paths = sorted(set(paths) | folders)
             return 200, [repo.entry(prefix + name) for name in paths]
-        asked = parse_qs(body.decode()).get("paths") or json.loads(body or b"{}").get("paths", [])
+        asked = parse_qs(body.decode()).get("paths", [])  # huggingface_hub posts them as a form
         return 200, [entry for name in asked if (entry := repo.entry(name)) is not None]
 
     def _handler_class(self):
