@@ -97,8 +97,8 @@ class FaceVideoAnalysisPipeline(Pipeline):
         annotate (`str` or `os.PathLike`, *optional*): Writes an H.264 MP4 there (one video per call): the sampled
             frames with each analysed person's box, id and current top emotion (from the timeline, computed with a
             5-frame window if `timeline_window` is not given), and adds `"annotated_video"`: its path.
-        return_face_crops (`bool`, *optional*, defaults to False): Adds `"face_crops"`, the PIL crops the model saw
-            (not JSON-serialisable).
+        return_face_crops (`bool`, *optional*, defaults to False): Adds `"face_crops"`, the PIL crops the model saw,
+            and `"thumbnail"`, the crop of the person's largest face (not JSON-serialisable).
         precision (`str`, *optional*): "auto", "fp32" or "bf16" for this call. Defaults to the pipeline's.
         progress_callback (`Callable[[str, float], Any]`, *optional*): Called as `(stage, fraction)` when each
             stage starts ("decode", "faces", "embed" (once per embedded chunk), "predict") and with ("predict", 1.0)
@@ -511,7 +511,7 @@ class FaceVideoAnalysisPipeline(Pipeline):
             "embedder_weights_sha256": self.embedder_fingerprint,
         }
         if return_face_crops:
-            result["face_crops"] = main["face_crops"]
+            result["face_crops"], result["thumbnail"] = main["face_crops"], main["thumbnail"]
         if info["all_people"]:
             result["people"] = analyses
         if annotate is not None:

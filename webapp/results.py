@@ -147,10 +147,7 @@ def people_cards(result: dict[str, Any], untrained: bool = False) -> str:
     cards = []
     for rank, person in enumerate(people):
         title = "Main person" if rank == 0 else f"Person {rank + 1}"
-        thumbnail = person.get("thumbnail")
-        if thumbnail is None and person.get("face_crops"):
-            found = [i for i, frame in enumerate(person["frames"]) if frame["face_found"]]
-            thumbnail = person["face_crops"][found[0]] if found else None
+        thumbnail = person.get("thumbnail")  # the crop of the person's largest face (the pipeline's choice)
         image = f'<img src="{_data_uri(thumbnail)}" alt="{title}" width="96" height="96">' if thumbnail else ""
         emotions = ", ".join(f"{item['label']} {item['score']:.0%}" for item in person["emotions"][:3])
         traits = ", ".join(f"{name} {score:.2f}" for name, score in person["traits"].items())

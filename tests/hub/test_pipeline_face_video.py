@@ -149,8 +149,10 @@ def test_call_options(analyze, videos):
     result = analyze(str(videos["moving"]), num_frames=4, face_detector="haar", return_face_crops=True)
 
     assert len(result["frames"]) == 4 and result["video"]["num_frames_sampled"] == 4
-    crops = result.pop("face_crops")
+    crops, thumbnail = result.pop("face_crops"), result.pop("thumbnail")
     assert len(crops) == 4 and all(isinstance(c, Image.Image) and c.size == (IMAGE_SIZE, IMAGE_SIZE) for c in crops)
+    areas = [(box[2] - box[0]) * (box[3] - box[1]) if box else -1 for box in (f["box"] for f in result["frames"])]
+    assert thumbnail is crops[areas.index(max(areas))], "the thumbnail is the largest face's crop"
     json.dumps(result)
     assert analyze.processor.num_frames == NUM_FRAMES  # a call's options do not change the pipeline
 
