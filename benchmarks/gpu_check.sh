@@ -78,13 +78,15 @@ EOF
 
 if [ "$DRY_RUN" = 1 ]; then
     size=(--tiny); device=cpu; videos=2; naive=1; steps=(--steps 2 --warmup 1 --bf16 no); suffix=dryrun; precision=no
+    clip=(--seconds 2)
 else
     size=(); device=cuda; videos=96; naive=4; steps=(--steps 20 --warmup 3 --bf16 yes); suffix=gpu; precision=bf16
+    clip=()
 fi
 
 # 1. Extraction (training/extract_embeddings.py, decode workers feeding the GPU) beside the naive loop.
-step extraction 150 "$PYTHON" benchmarks/bench_extract.py "${size[@]}" --videos "$videos" --naive_videos "$naive" \
-    --json "$RESULTS/bench_extract_${suffix}.json"
+step extraction 150 "$PYTHON" benchmarks/bench_extract.py "${size[@]}" "${clip[@]}" --videos "$videos" \
+    --naive_videos "$naive" --json "$RESULTS/bench_extract_${suffix}.json"
 
 # 2. The batch command (training/analyze_videos.py) beside the embedder alone on the same crops.
 batch_videos=$(( videos / 2 > 2 ? videos / 2 : 2 ))  # the batch rate is timed beyond a first video
