@@ -240,6 +240,8 @@ def test_auto_precision_follows_the_hardware_on_both_kinds_of_cpu(fusion_dir, vi
     from transformers import pipeline
 
     monkeypatch.delenv(PRECISION_ENV, raising=False)
+    for cap in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA"):  # a run capped to AVX2 answers "not native" itself
+        monkeypatch.delenv(cap, raising=False)
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: native)
     expected = "bf16" if native else "fp32"
