@@ -53,6 +53,7 @@ def snapshot(hub: StandInHub, folder: Path) -> Path:
 
 
 def pushed_repo(build_args: list, tmp_path: Path) -> Path:
+    """The repo build_dataset.py's `--push_to_hub` leaves on the stand-in Hub, on disk (see `snapshot`)."""
     with pushed(build_args, tmp_path) as (hub, _):
         return snapshot(hub, tmp_path / "repo")
 
