@@ -290,8 +290,9 @@ class ChunkEmbedding:
                 self._waiting.append(row.crops)
                 self._added += len(row.crops)
         self._video_ends.append(self._added)
-        while self._added - self._embedded >= self.batch_size:
-            self._embed(self.batch_size)
+        full = (self._added - self._embedded) // self.batch_size * self.batch_size
+        if full:  # every full batch in one call: embed_crops makes the same batches, and the crops are joined once
+            self._embed(full)
         return self._newly_embedded_videos()
 
     def finish(self) -> tuple[list[tuple[VideoFile, torch.Tensor, np.ndarray]], list[dict[str, Any]], int]:
@@ -318,6 +319,7 @@ class ChunkEmbedding:
         return rows, failures, self._newly_embedded_videos()
 
     def _embed(self, count: int) -> None:
+        """Embeds the first ``count`` waiting crops (whole batches, or the padded last one)."""
         waiting = torch.cat(self._waiting)
         self._waiting = [waiting[count:]] if len(waiting) > count else []
         start = time.perf_counter()

@@ -33,6 +33,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, unquote
 
 LFS_SUFFIXES = (".safetensors", ".mp4", ".bin", ".pt", ".parquet", ".arrow")  # as the Hub's .gitattributes
@@ -87,6 +88,12 @@ class StandInHub:
     def endpoint(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    def client_env(self, hf_home: Path) -> dict[str, str]:
+        """The environment that points a Hugging Face client in another process at this stand-in, online, by the LFS
+        way, with a token and its own ``HF_HOME``."""
+        return {"HF_ENDPOINT": self.endpoint, "HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0",
+                "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": "hf_standin", "HF_HOME": str(hf_home)}
 
     def __enter__(self) -> StandInHub:
         self._thread.start()

@@ -249,8 +249,7 @@ def test_cli_bad_input_is_one_sentence_and_exit_code_2(tmp_path, part_dirs):
 
 def test_cli_push_uploads_the_exported_repo(fusion_dir, tmp_path):
     with StandInHub() as hub:
-        env = {"HF_ENDPOINT": hub.endpoint, "HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_XET": "1",
-               "HF_TOKEN": "hf_standin", "HF_HOME": str(tmp_path / "hf_home")}
+        env = hub.client_env(tmp_path / "hf_home")
         run = run_cli("face-fusion", "--model_dir", str(fusion_dir), "--output_dir", str(tmp_path / "out"),
                       "--repo_id", REPO_ID, "--push", env=env)
         assert run.returncode == 0, run.stderr[-3000:]

@@ -37,8 +37,7 @@ def pushed(build_args: list, tmp_path: Path) -> Iterator[tuple[StandInHub, dict]
     """build_dataset.py run with `--push_to_hub` to a stand-in Hub; yields the Hub (still serving) and the environment
     that points a client at it."""
     with StandInHub() as hub:
-        env = {"HF_ENDPOINT": hub.endpoint, "HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0",
-               "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": "hf_standin", "HF_HOME": str(tmp_path / "hf_home")}
+        env = hub.client_env(tmp_path / "hf_home")
         result = run_cli(*build_args, "--push_to_hub", "--hub_dataset_id", REPO_ID, env=env)
         assert result.returncode == 0, result.stderr[-3000:]
         yield hub, env

@@ -129,8 +129,7 @@ def test_push_to_hub_publishes_the_run_which_loads_by_its_id_over_http(tmp_path)
     tiny_trait_config().save_pretrained(tmp_path / "config")
     repo_id = "org/fiv2-trait-transformer"
     with StandInHub() as hub:
-        hub_env = {"HF_ENDPOINT": hub.endpoint, "HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_XET": "1",
-                   "HF_TOKEN": "hf_standin", "HF_HOME": str(tmp_path / "hf_home")}
+        hub_env = hub.client_env(tmp_path / "hf_home")
         trained = subprocess.run(
             launch_command("train_traits.py", "--dataset", str(tmp_path / "table"), "--output_dir",
                            str(tmp_path / "run"), "--model_config", str(tmp_path / "config"), "--num_train_epochs",
