@@ -7,8 +7,9 @@ this one process, alternating, `--repeats` times, and is reported as its median 
 (the old default): on a machine shared with other work, ratios taken side by side hold better than absolute times.
 
 Settings compared:
-* decoders, one thread each: decord (the old default), PyAV decoding every frame up to each sample, and PyAV
-  skipping the frames neither sampled nor predicted from (the default);
+* decoders, one thread each: decord (the old default), PyAV decoding every frame up to each sample, PyAV
+  skipping the frames neither sampled nor predicted from (the default), and the default without H.264's deblocking
+  filter (FFmpeg's `skip_loop_filter`) on B-frames or on every frame, with how far that moves the sampled frames;
 * Haar detection at several `detection_max_side`s, on every sampled frame or every k-th (`detect_every`: beyond 3,
   a person in view for 3 sampled frames can fall between two detected frames), and with a coarser cascade
   `scaleFactor` (cheaper, but it loses faces under about 40 px of the detection size). The first setting is the old
@@ -80,15 +81,35 @@ def decoders(processor: FaceVideoProcessor) -> dict:
 
         return read
 
-    return {"decord (old default)": decord, "pyav, every frame": pyav(False), "pyav (default)": pyav(True)}
+    def pyav_without_deblocking(frames: str):
+        def read(path):
+            pts, wanted = sampled_times(path, processor.num_frames)
+            with av.open(str(path)) as container:
+                stream = container.streams.video[0]
+                stream.thread_type = "NONE"
+                stream.codec_context.options = {"skip_loop_filter": frames}  # PyAV sets it for the whole stream only
+                return decoding._decode_sampled(container, stream, pts, wanted, True,
+                                                decoding._Shrinker(processor.max_frame_side), set(pts[wanted].tolist()))
+
+        return read
+
+    return {"decord (old default)": decord, "pyav, every frame": pyav(False), "pyav (default)": pyav(True),
+            "pyav, no deblocking on B-frames": pyav_without_deblocking("bidir"),
+            "pyav, no deblocking at all": pyav_without_deblocking("all")}
+
+
+def sampled_times(path: Path, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every frame's presentation time and the indices of the sampled ones, as the default decoding finds them."""
+    with av.open(str(path)) as container:
+        pts, _ = decoding._packet_times(container)
+        time_base = float(container.streams.video[0].time_base)
+    return pts, decoding.sample_by_time((pts - pts[0]) * time_base, num_frames)
 
 
 def sampled_pyav_frames(path: Path, num_frames: int) -> list:
     """The default's sampled frames as PyAV decodes them, before their conversion to RGB (to time that apart)."""
-    with av.open(str(path)) as container:
-        pts, _ = decoding._packet_times(container)
-        time_base = float(container.streams.video[0].time_base)
-    wanted = set(pts[decoding.sample_by_time((pts - pts[0]) * time_base, num_frames)].tolist())
+    pts, wanted = sampled_times(path, num_frames)
+    wanted = set(pts[wanted].tolist())
     with av.open(str(path)) as container:
         return [frame for frame in container.decode(video=0) if frame.pts in wanted]
 
@@ -140,8 +161,15 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
             "all_faces_test_clips": {name: found[1] for name, found in tests.items()},
         }
     default_decode = np.median(decode_times["decord (old default)"])
-    decode_rows = {name: {"core_s": float(np.median(t)), "vs_default": float(np.median(t) / default_decode)}
-                   for name, t in decode_times.items()}
+    decode_rows = {
+        name: {
+            "core_s": float(np.median(t)),
+            "vs_default": float(np.median(t) / default_decode),
+            # how far its sampled frames are from the default's (a full decode's): 0 when they are the same
+            "max_pixel_difference": int(np.abs(read(clip)[0].astype(np.int16) - frames).max()),
+        }
+        for (name, t), read in zip(decode_times.items(), decoders(base).values(), strict=True)
+    }
     default_parts = {
         "rgb_conversion_core_s": float(np.median(conversion_times)),
         "whole_frame_detections_core_s": float(np.median(scan_times)),
@@ -153,9 +181,10 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
 
 
 def table(results: dict) -> str:
-    lines = [describe(results["machine"]), "decoding, core-s per video (ratio to the default):"]
+    lines = [describe(results["machine"]),
+             "decoding, core-s per video (ratio to the old default), largest pixel difference from a full decode:"]
     for name, row in results["decode"].items():
-        lines.append(f"  {name:<18} {row['core_s']:.3f} ({row['vs_default']:.2f}x)")
+        lines.append(f"  {name:<32} {row['core_s']:.3f} ({row['vs_default']:.2f}x)  {row['max_pixel_difference']}")
     lines.append("Haar detection (detection_max_side, detect_every, scaleFactor): core-s, ratio to the old default "
                  "(the first), frames with the main person (all faces found) on the benchmark clip / test clips:")
     for setting, row in results["detect_haar"].items():
