@@ -74,42 +74,24 @@ def decoders(processor: FaceVideoProcessor) -> dict:
         return decoding._read_with_decord(str(path), processor.num_frames, "clip", str(path),
                                            decoding._Shrinker(processor.max_frame_side))
 
-    def pyav(skip_unneeded: bool):
+    def pyav(skip_unneeded: bool, codec_options: dict[str, str] | None = None):
         def read(path):
             return decoding._read_with_pyav(str(path), processor.num_frames, "clip", str(path),
-                                            decoding._Shrinker(processor.max_frame_side), skip_unneeded)
-
-        return read
-
-    def pyav_without_deblocking(frames: str):
-        def read(path):
-            pts, wanted = sampled_times(path, processor.num_frames)
-            with av.open(str(path)) as container:
-                stream = container.streams.video[0]
-                stream.thread_type = "NONE"
-                stream.codec_context.options = {"skip_loop_filter": frames}  # PyAV sets it for the whole stream only
-                return decoding._decode_sampled(container, stream, pts, wanted, True,
-                                                decoding._Shrinker(processor.max_frame_side), set(pts[wanted].tolist()))
+                                            decoding._Shrinker(processor.max_frame_side), skip_unneeded, codec_options)
 
         return read
 
     return {"decord (old default)": decord, "pyav, every frame": pyav(False), "pyav (default)": pyav(True),
-            "pyav, no deblocking on B-frames": pyav_without_deblocking("bidir"),
-            "pyav, no deblocking at all": pyav_without_deblocking("all")}
-
-
-def sampled_times(path: Path, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every frame's presentation time and the indices of the sampled ones, as the default decoding finds them."""
-    with av.open(str(path)) as container:
-        pts, _ = decoding._packet_times(container)
-        time_base = float(container.streams.video[0].time_base)
-    return pts, decoding.sample_by_time((pts - pts[0]) * time_base, num_frames)
+            "pyav, no deblocking on B-frames": pyav(True, {"skip_loop_filter": "bidir"}),
+            "pyav, no deblocking at all": pyav(True, {"skip_loop_filter": "all"})}
 
 
 def sampled_pyav_frames(path: Path, num_frames: int) -> list:
     """The default's sampled frames as PyAV decodes them, before their conversion to RGB (to time that apart)."""
-    pts, wanted = sampled_times(path, num_frames)
-    wanted = set(pts[wanted].tolist())
+    with av.open(str(path)) as container:
+        pts, _ = decoding._packet_times(container)
+        time_base = float(container.streams.video[0].time_base)
+    wanted = set(pts[decoding.sample_by_time((pts - pts[0]) * time_base, num_frames)].tolist())
     with av.open(str(path)) as container:
         return [frame for frame in container.decode(video=0) if frame.pts in wanted]
 
@@ -138,9 +120,12 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
     decoded = sampled_pyav_frames(clip, base.num_frames)
     keys = whole_frame_detections(len(frames), base.detect_every)
     conversion_times, scan_times = [], []
+    differences = {}  # decoder -> largest pixel difference of its sampled frames from a full decode's (the default's)
     for _ in range(args.repeats):
         for name, read in decoders(base).items():
-            decode_times[name].append(cpu_seconds(lambda read=read: read(clip))[0])
+            seconds, (sampled, *_) = cpu_seconds(lambda read=read: read(clip))
+            decode_times[name].append(seconds)
+            differences.setdefault(name, int(np.abs(sampled.astype(np.int16) - frames).max()))
         for setting, processor in detectors.items():
             detect_times[setting].append(cpu_seconds(lambda processor=processor: processor.detect(frames))[0])
         conversion_times.append(cpu_seconds(lambda: [decoding._to_rgb(frame) for frame in decoded])[0])
@@ -162,13 +147,9 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
         }
     default_decode = np.median(decode_times["decord (old default)"])
     decode_rows = {
-        name: {
-            "core_s": float(np.median(t)),
-            "vs_default": float(np.median(t) / default_decode),
-            # how far its sampled frames are from the default's (a full decode's): 0 when they are the same
-            "max_pixel_difference": int(np.abs(read(clip)[0].astype(np.int16) - frames).max()),
-        }
-        for (name, t), read in zip(decode_times.items(), decoders(base).values(), strict=True)
+        name: {"core_s": float(np.median(t)), "vs_default": float(np.median(t) / default_decode),
+               "max_pixel_difference": differences[name]}
+        for name, t in decode_times.items()
     }
     default_parts = {
         "rgb_conversion_core_s": float(np.median(conversion_times)),

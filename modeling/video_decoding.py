@@ -219,7 +219,13 @@ def _read_with_decord(
 
 
 def _read_with_pyav(
-    path: str, num_frames: int, name: str, source: str, shrink: _Shrinker, skip_unneeded: bool = True
+    path: str,
+    num_frames: int,
+    name: str,
+    source: str,
+    shrink: _Shrinker,
+    skip_unneeded: bool = True,
+    codec_options: dict[str, str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Sampled decode with PyAV, spread by time.
 
@@ -228,7 +234,8 @@ def _read_with_pyav(
     frames nothing needs; a live recording with no length in its header (a browser's MediaRecorder WebM) has no index
     to seek by and is decoded from the start, in one pass. A frame that cannot be decoded (a damaged stream) is
     replaced by the nearest frame that can, which is what the sample then reports (its own index and time), counted
-    in ``frames_missing``. ``skip_unneeded=False`` decodes every frame on the way (for comparison).
+    in ``frames_missing``. ``skip_unneeded=False`` decodes every frame on the way, and ``codec_options`` are FFmpeg
+    decoder options for the whole stream (both for comparison: ``benchmarks/bench_front_end.py``).
     """
     import av
 
@@ -250,9 +257,9 @@ def _read_with_pyav(
         else:
             fps = count / duration if duration > 0 else float(stream.guessed_rate or 25)
     wanted = sample_by_time(times, num_frames)
-    frames, used, missing = _decode_frames(path, pts, wanted, can_seek, shrink, skip_unneeded)
+    frames, used, missing = _decode_frames(path, pts, wanted, can_seek, shrink, skip_unneeded, codec_options)
     if missing or frames is None:  # damaged data: the stand-ins must be the nearest frames that decode, skipped or not
-        frames, used, missing = _decode_frames(path, pts, wanted, can_seek, shrink, skip_unneeded=False)
+        frames, used, missing = _decode_frames(path, pts, wanted, can_seek, shrink, False, codec_options)
     if frames is None:
         raise VideoDecodeError(
             f"{name} could not be decoded: its video data is damaged (the file may be truncated or corrupted).", source
@@ -274,7 +281,13 @@ def _packet_times(container) -> tuple[np.ndarray, int]:
 
 
 def _decode_frames(
-    path: str, pts: np.ndarray, wanted: np.ndarray, can_seek: bool, shrink: _Shrinker, skip_unneeded: bool
+    path: str,
+    pts: np.ndarray,
+    wanted: np.ndarray,
+    can_seek: bool,
+    shrink: _Shrinker,
+    skip_unneeded: bool,
+    codec_options: dict[str, str] | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray, int]:
     """Decode the frames at ``pts[wanted]`` (non-decreasing indices).
 
@@ -293,6 +306,8 @@ def _decode_frames(
         # One thread: FFmpeg's frame threads cost 1.3x the core-seconds for the same frames, and would apply the
         # per-packet skipping to other packets than the one it was set for (benchmarks/bench_front_end.py).
         stream.thread_type = "NONE"
+        if codec_options:
+            stream.codec_context.options = codec_options
         needed = set(pts[wanted].tolist()) if skip_unneeded else None
         return _decode_sampled(container, stream, pts, wanted, can_seek, shrink, needed)
 

@@ -4,7 +4,6 @@ issue ask for.
 Only the shape of the report is checked: timings are never asserted in tests.
 """
 
-
 import pytest
 
 from modeling.pipeline_face_video import usable_cores
