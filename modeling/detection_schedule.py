@@ -92,6 +92,16 @@ def whole_frame_detections(count: int, every: int) -> list[int]:
     return sorted(set(range(0, count, every)) | {count - 1})
 
 
+def fewest_whole_frame_detections(count: int, every: int) -> list[int]:
+    """The fewest of ``count`` frames such that any ``every`` consecutive frames hold one (frames every-1,
+    2*every-1, ...): what any schedule keeping ``whole_frame_detections``' guarantee must detect in full at least.
+    The schedule detects frame 0 instead of frame every-1, so that the frames before its second detection lie between
+    two, and the last frame: one or two detections more. A clip shorter than ``every`` frames still needs one."""
+    if every <= 1:
+        return list(range(count))
+    return list(range(every - 1, count, every)) or list(range(count))[-1:]
+
+
 def _confirm(detect_sized: DetectSized, frames: Sequence[np.ndarray], expected: dict[int, np.ndarray]) -> dict:
     """Frame -> the boxes found again near each of its expected faces, or None when any of them is not found.
 
@@ -164,4 +174,12 @@ def _between(first: np.ndarray, second: np.ndarray, weight: float) -> np.ndarray
     return np.append(box, min(first[4], second[4]))
 
 
-__all__ = ["CONFIRM_REACH", "CONFIRM_SIDE", "PAIR_IOU", "SAME_FACE_IOU", "detect_sparsely", "whole_frame_detections"]
+__all__ = [
+    "CONFIRM_REACH",
+    "CONFIRM_SIDE",
+    "PAIR_IOU",
+    "SAME_FACE_IOU",
+    "detect_sparsely",
+    "fewest_whole_frame_detections",
+    "whole_frame_detections",
+]

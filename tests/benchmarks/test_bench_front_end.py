@@ -34,5 +34,7 @@ def test_bench_front_end_reports_the_defaults_cost_and_the_faces_they_find(tmp_p
 
     parts = figures["default_parts"]
     assert parts["whole_frame_detections"] == len(whole_frame_detections(30, 3))
+    assert parts["fewest_whole_frame_detections"] == 10 < parts["whole_frame_detections"]  # frames 2, 5, ..., 29
     assert 0 < parts["whole_frame_detections_core_s"] and 0 < parts["rgb_conversion_core_s"]
+    assert 0 < parts["fewest_whole_frame_detections_core_s"]
     assert "whole-frame detections alone" in printed and figures["machine"]["cpu_isa"]

@@ -6,7 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from modeling.detection_schedule import CONFIRM_REACH, CONFIRM_SIDE, detect_sparsely
+from modeling.detection_schedule import (
+    CONFIRM_REACH,
+    CONFIRM_SIDE,
+    detect_sparsely,
+    fewest_whole_frame_detections,
+    whole_frame_detections,
+)
 from modeling.processing_face_video import FaceVideoProcessor
 from training.testing import videos
 
@@ -120,3 +126,16 @@ def test_a_face_gone_from_one_frame_between_two_detected_frames_is_not_invented_
     assert [len(boxes) for boxes in full] == [1] * middle + [0] + [1] * (14 - middle)
     assert [len(boxes) for boxes in faces] == [len(boxes) for boxes in full]
     assert not processor.detect(frames)[1][middle]
+
+
+@pytest.mark.parametrize("every", [1, 2, 3, 4])
+@pytest.mark.parametrize("count", [1, 2, 3, 7, 15, 30, 31, 32])
+def test_any_every_consecutive_frames_hold_a_whole_frame_detection_and_the_fewest_is_the_lower_bound(count, every):
+    """The schedule's guarantee (a person in view for ``every`` frames in a row meets a whole-frame detection), and
+    the floor the front-end benchmark reports: ``count // every`` disjoint runs of ``every`` frames need one each."""
+    windows = [set(range(start, start + every)) for start in range(count - every + 1)]
+    for keys in (whole_frame_detections(count, every), fewest_whole_frame_detections(count, every)):
+        assert all(window & set(keys) for window in windows), keys
+    fewest = fewest_whole_frame_detections(count, every)
+    assert len(fewest) == max(count // every, 1)
+    assert len(fewest) <= len(whole_frame_detections(count, every)) <= len(fewest) + 2
