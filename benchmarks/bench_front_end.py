@@ -127,7 +127,8 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
         for name, read in decoders(base).items():
             seconds, (sampled, *_) = cpu_seconds(lambda read=read: read(clip))
             decode_times[name].append(seconds)
-            differences.setdefault(name, int(np.abs(sampled.astype(np.int16) - frames).max()))
+            if name not in differences:  # the first run's frames: every run decodes the same ones
+                differences[name] = int(np.abs(sampled.astype(np.int16) - frames).max())
         for setting, processor in detectors.items():
             detect_times[setting].append(cpu_seconds(lambda processor=processor: processor.detect(frames))[0])
         conversion_times.append(cpu_seconds(lambda: [decoding._to_rgb(frame) for frame in decoded])[0])

@@ -259,7 +259,9 @@ def _read_with_pyav(
     wanted = sample_by_time(times, num_frames)
     frames, used, missing = _decode_frames(path, pts, wanted, can_seek, shrink, skip_unneeded, codec_options)
     if missing or frames is None:  # damaged data: the stand-ins must be the nearest frames that decode, skipped or not
-        frames, used, missing = _decode_frames(path, pts, wanted, can_seek, shrink, False, codec_options)
+        frames, used, missing = _decode_frames(
+            path, pts, wanted, can_seek, shrink, skip_unneeded=False, codec_options=codec_options
+        )
     if frames is None:
         raise VideoDecodeError(
             f"{name} could not be decoded: its video data is damaged (the file may be truncated or corrupted).", source
