@@ -54,6 +54,8 @@ from webapp.results import (
     write_json_file,
 )
 from webapp.settings import Settings, read_settings
+from webapp.unplayable_preview import CSS as UNPLAYABLE_PREVIEW_CSS
+from webapp.unplayable_preview import UNPLAYABLE_PREVIEW_JS
 from webapp.upload_checks import upload_problem
 
 logger = logging.getLogger("face-fusion-app")
@@ -65,7 +67,7 @@ CSS = """
 #untrained-banner p { color: #5a3b00; }
 .people-cards { display: flex; flex-wrap: wrap; gap: 8px; }
 .person-card { display: flex; gap: 8px; border: 1px solid #ccc; border-radius: 8px; padding: 6px; max-width: 480px; }
-"""
+""" + UNPLAYABLE_PREVIEW_CSS
 
 
 # The page's outputs, as stored in the examples cache: a cache written for another set of outputs is not reused.
@@ -247,6 +249,7 @@ def launch(demo: gr.Blocks, settings: Settings, examples_dir: Path = EXAMPLES_DI
         max_file_size=int(settings.max_upload_mb * 2**20),
         allowed_paths=[str(examples_dir)],
         css=CSS,
+        js=UNPLAYABLE_PREVIEW_JS,
         mcp_server=settings.mcp_server and mcp_available(),
     )
     demo.launch(**{**options, **kwargs})

@@ -21,6 +21,7 @@ from training.testing.videos import (
     face_gap_video,
     faceless_video,
     moving_face_video,
+    phone_hevc_video,
     render_frames,
     still_image_file,
     text_file,
@@ -67,7 +68,7 @@ def tiny_fallback_config(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def videos(tmp_path_factory) -> dict[str, Path]:
-    """Real H.264 clips and each kind of bad file the page must explain."""
+    """Real H.264 clips, a phone's HEVC clip, and each kind of bad file the page must explain."""
     folder = tmp_path_factory.mktemp("app-videos")
     long_clip = write_video(folder / "long.mp4", render_frames(MAX_DURATION_S + 5, (64, 48), lambda c, t: None), fps=1)
     seed = moving_face_video(folder / "seed.mp4").read_bytes()
@@ -78,6 +79,7 @@ def videos(tmp_path_factory) -> dict[str, Path]:
     bad_header.write_bytes(bytes(64) + seed[64:])
     return {
         "face": moving_face_video(folder / "astronaut.mp4"),
+        "phone": phone_hevc_video(folder / "phone.mov"),
         "gap": face_gap_video(folder / "gap.mp4"),
         "faceless": faceless_video(folder / "cat.mp4"),
         "text": text_file(folder / "notes.mp4"),

@@ -14,6 +14,7 @@ import pytest
 from tests.app.conftest import MAX_UPLOAD_MB
 from training.testing.tiny_configs import NUM_FRAMES
 from training.testing.videos import astronaut_head, paste, render_frames
+from webapp.unplayable_preview import NOTE, NOTE_ID
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -146,6 +147,27 @@ def test_bad_file_gets_one_message_and_the_outputs_keep_their_result(page, video
         assert page.locator(output).get_by_text("Error", exact=True).count() == 0, f"no error badge on {output}"
     assert page.locator("#emotions").inner_text() == emotions_before, "the previous result stays"
     assert page.locator("#faces img").count() == NUM_FRAMES
+
+
+def test_a_video_the_browser_cannot_play_gets_a_note_and_is_analyzed(page, videos, artifacts):
+    """A phone's HEVC clip: Chromium cannot preview it, which Gradio would report as an error, but the server reads
+    it. The page says so under the player instead, the analysis runs, and the note goes with the file."""
+    upload(page, videos["phone"])
+    note = page.locator(f"#{NOTE_ID}")
+    note.wait_for()
+    assert note.inner_text() == NOTE
+    page.screenshot(path=str(artifacts / "app_unplayable_upload.png"), full_page=True)
+    assert page.get_by_text("Video not playable").count() == 0, "no error for a file the analysis reads"
+    assert page.locator("#video-input").get_by_text("Error", exact=True).count() == 0
+    page.get_by_role("button", name="Analyze").click()
+    wait_for_emotions(page)
+    page.locator("#faces img").nth(NUM_FRAMES - 1).wait_for()
+
+    page.locator("#video-input").get_by_label("Clear").first.click()
+    note.wait_for(state="detached")
+    upload(page, videos["face"])  # H.264, which it plays: no note
+    page.wait_for_function("document.querySelector('#video-input video')?.readyState >= 2")
+    assert note.count() == 0
 
 
 def test_too_large_file_is_refused_on_the_page(page, videos):

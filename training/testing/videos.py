@@ -129,6 +129,26 @@ def moving_face_video(path: PathLike, size: tuple[int, int] = (320, 240), second
     return write_video(path, moving_face_frames(size, seconds, fps), fps)
 
 
+def phone_hevc_video(path: PathLike, size: tuple[int, int] = (320, 240), seconds: float = 2.0, fps: int = 15) -> Path:
+    """``moving_face_frames`` as phones record them: HEVC tagged ``hvc1`` in a QuickTime .mov (name ``path`` so).
+
+    The analysis decodes it like any other video; browsers without a hardware HEVC decoder, Debian's Chromium among
+    them, cannot play it.
+    """
+    with av.open(str(path), mode="w", format="mov") as container:
+        stream = container.add_stream("libx265", rate=fps)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.codec_tag = "hvc1"  # how Apple's players and phones tag HEVC in QuickTime
+        stream.options = {"x265-params": "log-level=error"}
+        for frame in moving_face_frames(size, seconds, fps):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return Path(path)
+
+
 def webcam_frame_times(seconds: float = 2.0, fps: int = 15) -> np.ndarray:
     """When each frame of ``webcam_recording`` is shown, in integer milliseconds: ``fps`` give or take 20 ms each."""
     count = round(seconds * fps)
