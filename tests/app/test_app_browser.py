@@ -152,6 +152,8 @@ def test_bad_file_gets_one_message_and_the_outputs_keep_their_result(page, video
 def test_a_video_the_browser_cannot_play_gets_a_note_and_is_analyzed(page, videos, artifacts):
     """A phone's HEVC clip: Chromium cannot preview it, which Gradio would report as an error, but the server reads
     it. The page says so under the player instead, the analysis runs, and the note goes with the file."""
+    hevc = "document.createElement('video').canPlayType('video/mp4; codecs=\"hvc1.1.6.L93.B0\"')"
+    assert page.evaluate(hevc) == "", "this Chromium plays HEVC: the test needs a format it cannot play (AVI)"
     upload(page, videos["phone"])
     note = page.locator(f"#{NOTE_ID}")
     note.wait_for()
