@@ -130,7 +130,7 @@ def moving_face_video(path: PathLike, size: tuple[int, int] = (320, 240), second
 
 
 def phone_hevc_video(path: PathLike, size: tuple[int, int] = (320, 240), seconds: float = 2.0, fps: int = 15) -> Path:
-    """``moving_face_frames`` as phones record them: HEVC tagged ``hvc1`` in a QuickTime .mov (name ``path`` so).
+    """``moving_face_frames`` as phones record them: HEVC tagged ``hvc1`` in QuickTime (``path`` ends in .mov).
 
     The analysis decodes it like any other video; browsers without a hardware HEVC decoder, Debian's Chromium among
     them, cannot play it.
