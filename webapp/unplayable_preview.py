@@ -4,7 +4,8 @@ Browsers play few formats (H.264, VP8/VP9, AV1); the analysis decodes many more 
 MKV, MPEG-4 Part 2. Gradio's video player reports any file it cannot play as an error ("Video not playable", and an
 Error badge on the upload), which reads as if the upload had failed. `UNPLAYABLE_PREVIEW_JS` (for `launch(js=...)`)
 catches that error on the upload's own player before Gradio sees it and shows `NOTE` under the player instead, for
-as long as that file is in it. A file that is not a video at all gets the same note; Analyze then gives its reason.
+as long as that file is in it; `CSS` hides the trim button meanwhile. A file that is not a video at all gets the same
+note; Analyze then gives its reason.
 """
 
 from __future__ import annotations
@@ -49,4 +50,8 @@ UNPLAYABLE_PREVIEW_JS = Template("""
 }
 """).substitute(note_id=json.dumps(NOTE_ID), note=json.dumps(NOTE))
 
-CSS = f"#{NOTE_ID} {{ margin: 0; padding: 8px 12px; font-size: var(--text-sm); }}\n"
+TRIM_LABEL = "Trim video to selection"  # Gradio's trim button, whose editor waits forever on a file it cannot play
+CSS = (
+    f"#{NOTE_ID} {{ margin: 0; padding: 8px 12px; font-size: var(--text-sm); }}\n"
+    f'#video-input:has(#{NOTE_ID}) button[aria-label="{TRIM_LABEL}"] {{ display: none; }}\n'
+)

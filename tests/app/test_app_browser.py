@@ -14,7 +14,7 @@ import pytest
 from tests.app.conftest import MAX_UPLOAD_MB
 from training.testing.tiny_configs import NUM_FRAMES
 from training.testing.videos import astronaut_head, paste, render_frames
-from webapp.unplayable_preview import NOTE, NOTE_ID
+from webapp.unplayable_preview import NOTE, NOTE_ID, TRIM_LABEL
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -161,6 +161,7 @@ def test_a_video_the_browser_cannot_play_gets_a_note_and_is_analyzed(page, video
     page.screenshot(path=str(artifacts / "app_unplayable_upload.png"), full_page=True)
     assert page.get_by_text("Video not playable").count() == 0, "no error for a file the analysis reads"
     assert page.locator("#video-input").get_by_text("Error", exact=True).count() == 0
+    assert page.get_by_label(TRIM_LABEL).is_hidden(), "no trim editor for a clip it cannot load"
     page.get_by_role("button", name="Analyze").click()
     wait_for_emotions(page)
     page.locator("#faces img").nth(NUM_FRAMES - 1).wait_for()
@@ -170,6 +171,7 @@ def test_a_video_the_browser_cannot_play_gets_a_note_and_is_analyzed(page, video
     upload(page, videos["face"])  # H.264, which it plays: no note
     page.wait_for_function("document.querySelector('#video-input video')?.readyState >= 2")
     assert note.count() == 0
+    assert page.get_by_label(TRIM_LABEL).is_visible(), "a playable clip keeps its trim button"
 
 
 def test_too_large_file_is_refused_on_the_page(page, videos):
