@@ -21,32 +21,32 @@ NOTE_ID = "preview-note"
 
 UNPLAYABLE_PREVIEW_JS = Template("""
 () => {
-  const box = () => document.querySelector("#video-input");
   const note = document.createElement("p");
   note.id = $note_id;
   note.setAttribute("role", "status");
   note.textContent = $note;
-  let unplayable = null;  // the address of the upload the browser could not play
 
-  // The note stays while the player holds that upload: clearing it, recording or uploading another removes it.
-  const update = () => {
+  // Watches the page only while the note is up. The note stays while the player holds the upload it was shown for
+  // (put back if the player's box is redrawn) and goes once it does not: cleared, replaced or recorded over.
+  const watch = new MutationObserver(() => {
     const player = document.querySelector("#video-input video");
-    const show = player !== null && unplayable !== null && player.src === unplayable;
-    if (show && note.parentElement !== box()) box().appendChild(note);
-    if (!show && note.isConnected) note.remove();
-  };
+    if (player?.src !== note.dataset.src) {
+      note.remove();
+      watch.disconnect();
+    } else if (!note.isConnected) {
+      player.closest("#video-input").appendChild(note);
+    }
+  });
 
   // A media error does not bubble, but it passes the window in the capture phase, before the player's own handler.
   window.addEventListener("error", (event) => {
     const player = event.target;
     if (!(player instanceof HTMLVideoElement) || !player.closest("#video-input") || !player.src) return;
     event.stopImmediatePropagation();
-    unplayable = player.src;
-    update();
+    note.dataset.src = player.src;
+    player.closest("#video-input").appendChild(note);
+    watch.observe(document.body, {childList: true, subtree: true, attributes: true, attributeFilter: ["src"]});
   }, true);
-  new MutationObserver(update).observe(document.body, {
-    childList: true, subtree: true, attributes: true, attributeFilter: ["src"],
-  });
 }
 """).substitute(note_id=json.dumps(NOTE_ID), note=json.dumps(NOTE))
 
