@@ -11,10 +11,15 @@ Settings compared:
   skipping the frames neither sampled nor predicted from (the default), and the default without H.264's deblocking
   filter (FFmpeg's `skip_loop_filter`) on B-frames or on every frame, with how far that moves the sampled frames;
 * Haar detection at several `detection_max_side`s, on every sampled frame or every k-th (`detect_every`: beyond 3,
-  a person in view for 3 sampled frames can fall between two detected frames), and with a coarser cascade
-  `scaleFactor` (cheaper, but it loses faces under about 40 px of the detection size). The first setting is the old
-  default (400 px, every 2nd frame), run with today's schedule (faces between detected frames looked for again near
-  where they are expected) and eye check; the second is today's default.
+  a person in view for 3 sampled frames can fall between two detected frames), its whole-frame search either where
+  the LBP cascade proposes (`lbp+haar`, the default) or everywhere (`haar`). The first setting is the old default
+  (400 px, every 2nd frame, Haar everywhere), run with today's schedule (faces between detected frames looked for
+  again near where they are expected) and eye check; the second is today's default, the third the default before the
+  LBP proposals.
+
+The two whole-frame searches are also run on faces pasted on photos (`training/testing/pasted_faces.py`: the
+astronaut's face at 11 sizes, tilted, blurred, noisy, partly covered or dark, and 100 LFW people), counting the faces
+each finds, and on views of faceless photos, counting the false faces.
 
 What bounds the default is reported too: the RGB conversion of the sampled frames (the part of decoding that is not
 H.264's own work), the default's whole-frame detections alone (`whole_frame_detections`: every 3rd sampled frame
@@ -25,7 +30,8 @@ OpenCV runs on one thread, as when the pipeline, the batch command or the extrac
 (`opencv_on_one_thread`): its thread pool costs more core-seconds.
 
 Usage:
-    python benchmarks/bench_front_end.py [--repeats 3] [--seconds 15] [--defaults_only] [--json OUT]
+    python benchmarks/bench_front_end.py [--repeats 3] [--seconds 15] [--defaults_only] [--pasted_every 1]
+        [--json OUT]
 """
 
 from __future__ import annotations
@@ -41,18 +47,20 @@ import numpy as np
 
 from modeling import video_decoding as decoding
 from modeling.detection_schedule import fewest_whole_frame_detections, whole_frame_detections
-from modeling.face_detection import select_face_track
+from modeling.face_detection import HaarFaceDetector, select_face_track
 from modeling.processing_face_video import FaceVideoProcessor, opencv_on_one_thread
 from training.cli import ArgumentParser, positive_int, run_cli
-from training.testing import videos
+from training.testing import pasted_faces, videos
 
 from machine import describe, machine_info, report
 
-# (detection_max_side, detect_every, Haar scaleFactor); the first is the old default, the second today's.
+# (detection_max_side, detect_every, whole-frame search): the first is the old default, the second today's, the third
+# today's before the LBP proposals.
 DETECTION_SETTINGS = (
-    (400, 2, 1.1), (320, 3, 1.1), (640, 1, 1.1), (400, 1, 1.1), (320, 1, 1.1), (400, 3, 1.1), (320, 4, 1.1),
-    (320, 5, 1.1), (288, 3, 1.1), (288, 4, 1.1), (256, 3, 1.1), (320, 3, 1.15), (320, 3, 1.2),
+    (400, 2, "haar"), (320, 3, "lbp+haar"), (320, 3, "haar"), (640, 1, "lbp+haar"), (400, 1, "lbp+haar"),
+    (320, 1, "lbp+haar"), (400, 3, "lbp+haar"), (320, 4, "lbp+haar"), (288, 3, "lbp+haar"), (256, 3, "lbp+haar"),
 )
+WHOLE_FRAME_SEARCHES = {"lbp+haar": True, "haar": False}  # -> HaarFaceDetector's lbp_proposals
 TEST_CLIPS = {
     "moving": videos.moving_face_video,
     "gap": videos.face_gap_video,
@@ -110,10 +118,10 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
     opencv_on_one_thread()
     base = FaceVideoProcessor(face_detector="haar")
     detectors = {}
-    for side, every, scale_factor in DETECTION_SETTINGS[:2] if args.defaults_only else DETECTION_SETTINGS:
+    for side, every, search in DETECTION_SETTINGS[:3] if args.defaults_only else DETECTION_SETTINGS:
         processor = FaceVideoProcessor(face_detector="haar", detection_max_side=side, detect_every=every)
-        processor.detector.scale_factor = scale_factor
-        detectors[side, every, scale_factor] = processor
+        processor.detector.lbp_proposals = WHOLE_FRAME_SEARCHES[search]
+        detectors[side, every, search] = processor
 
     decode_times: dict[str, list[float]] = {name: [] for name in decoders(base)}
     detect_times: dict[tuple, list[float]] = {setting: [] for setting in detectors}
@@ -141,7 +149,7 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
     for setting, processor in detectors.items():
         main, everyone = faces_found(processor, frames)
         tests = {name: faces_found(processor, f) for name, f in test_frames.items()}
-        detection[f"{setting[0]} px, every {setting[1]}, sf {setting[2]}"] = {
+        detection[f"{setting[0]} px, every {setting[1]}, {setting[2]}"] = {
             "core_s": float(np.median(detect_times[setting])),
             "vs_old_default": float(np.median(detect_times[setting]) / default),
             "faces_benchmark_clip": main,
@@ -164,7 +172,21 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
     }
     return {"machine": machine_info(), "repeats": args.repeats, "clip_seconds": args.seconds,
             "frames_sampled": len(frames),
-            "decode": decode_rows, "detect_haar": detection, "default_parts": default_parts}
+            "decode": decode_rows, "detect_haar": detection, "default_parts": default_parts,
+            "pasted_faces": pasted_faces_found(args.pasted_every)}
+
+
+def pasted_faces_found(every: int) -> dict:
+    """Each whole-frame search's faces found among every ``every``-th pasted face, its false faces on faceless
+    photos, and the core-seconds all that took."""
+    rows = {}
+    for search, lbp_proposals in WHOLE_FRAME_SEARCHES.items():
+        detector = HaarFaceDetector(max_side=pasted_faces.FRAME_SIZE[0], lbp_proposals=lbp_proposals)
+        seconds, counts = cpu_seconds(lambda detector=detector: pasted_faces.count_found(detector.detect, every))
+        faces = [row for kind, row in counts.items() if kind != "false faces"]
+        rows[search] = {"core_s": seconds, "found": sum(row[0] for row in faces),
+                        "pasted": sum(row[1] for row in faces), "kinds": counts}
+    return rows
 
 
 def table(results: dict) -> str:
@@ -172,8 +194,9 @@ def table(results: dict) -> str:
              "decoding, core-s per video (ratio to the old default), largest pixel difference from a full decode:"]
     for name, row in results["decode"].items():
         lines.append(f"  {name:<32} {row['core_s']:.3f} ({row['vs_default']:.2f}x)  {row['max_pixel_difference']}")
-    lines.append("Haar detection (detection_max_side, detect_every, scaleFactor): core-s, ratio to the old default "
-                 "(the first), frames with the main person (all faces found) on the benchmark clip / test clips:")
+    lines.append("Haar detection (detection_max_side, detect_every, whole-frame search): core-s, ratio to the old "
+                 "default (the first), frames with the main person (all faces found) on the benchmark clip / test "
+                 "clips:")
     for setting, row in results["detect_haar"].items():
         tests = ", ".join(f"{k} {v} ({row['all_faces_test_clips'][k]})" for k, v in row["faces_test_clips"].items())
         lines.append(f"  {setting:<26}  {row['core_s']:.3f} ({row['vs_old_default']:.2f}x)  "
@@ -185,6 +208,14 @@ def table(results: dict) -> str:
                  f"{parts['whole_frame_detections_core_s']:.3f}, the fewest that keep its guarantee "
                  f"({parts['fewest_whole_frame_detections']}) {parts['fewest_whole_frame_detections_core_s']:.3f} "
                  "core-s")
+    lines.append("whole-frame searches on faces pasted on photos: faces found of those pasted, false faces on "
+                 "faceless views (per kind: found/pasted):")
+    for search, row in results["pasted_faces"].items():
+        false_faces, views = row["kinds"]["false faces"]
+        kinds = ", ".join(f"{kind} {found}/{pasted}" for kind, (found, pasted) in row["kinds"].items()
+                          if kind != "false faces")
+        lines.append(f"  {search:<9} {row['found']}/{row['pasted']}, {false_faces} false on {views} views, "
+                     f"{row['core_s']:.1f} core-s  [{kinds}]")
     return "\n".join(lines)
 
 
@@ -196,7 +227,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seconds", type=positive_int, default=15,
                         help="length of the 720p benchmark clip (15 s is the recorded figure; shorter is a smoke run)")
     parser.add_argument("--defaults_only", action="store_true",
-                        help="time only the first two detection settings (the old default and today's)")
+                        help="time only the first three detection settings (the old default, today's, and "
+                             "today's before the LBP proposals)")
+    parser.add_argument("--pasted_every", type=positive_int, default=1,
+                        help="run the whole-frame searches on every n-th pasted face only (1, all, is the recorded "
+                             "figure)")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench_front_end_") as workdir:

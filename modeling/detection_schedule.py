@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from itertools import pairwise
 
-import cv2
 import numpy as np
 
 from .face_detection import box_iou
+from .face_squares import CONFIRM_REACH, CONFIRM_SIDE, square_around
 
 # Two boxes on neighbouring detected frames are taken for the same face when they overlap at least this much: loose,
 # because every face expected between them is looked for again (a wrong pairing costs a whole-frame detection, not a
@@ -30,12 +30,6 @@ from .face_detection import box_iou
 PAIR_IOU = 0.3
 # A box found near an expected face confirms it when it overlaps the expected box at least this much.
 SAME_FACE_IOU = 0.5
-# The square searched around an expected face: this many times the face's side, centred on it (the face may move a
-# half side off its interpolated place), resized to this many pixels (the face then spans about 48 px, twice Haar's
-# 24 px window, and one detector batch can hold every square).
-CONFIRM_REACH = 2.0
-CONFIRM_SIDE = 96
-
 Detect = Callable[[Sequence[np.ndarray]], list[np.ndarray]]
 DetectSized = Callable[[list[np.ndarray], float], list[np.ndarray]]
 
@@ -110,7 +104,7 @@ def _confirm(detect_sized: DetectSized, frames: Sequence[np.ndarray], expected: 
     squares, places = [], []
     for t, boxes in expected.items():
         for i, box in enumerate(boxes):
-            square, origin, scale = _square_around(frames[t], box)
+            square, origin, scale = square_around(frames[t], box)
             squares.append(square)
             places.append((t, i, origin, scale))
     confirmed: dict[int, list | None] = {t: [None] * len(boxes) for t, boxes in expected.items()}
@@ -126,31 +120,6 @@ def _confirm(detect_sized: DetectSized, frames: Sequence[np.ndarray], expected: 
         else:
             confirmed[t][i] = hits[int(np.argmax(overlaps))]
     return {t: None if rows is None else np.stack(rows) for t, rows in confirmed.items()}
-
-
-def _square_around(frame: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """The ``CONFIRM_SIDE`` px square showing ``CONFIRM_REACH`` x ``box``'s side around its centre (black beyond the
-    frame), its top-left corner in frame pixels and the scale from frame pixels to the square's."""
-    side = int(np.ceil(CONFIRM_REACH * max(box[2] - box[0], box[3] - box[1], 1.0)))
-    side += -side % max(side // CONFIRM_SIDE, 1)  # whole blocks for _area_resize's first step
-    x0, y0 = int(np.floor((box[0] + box[2] - side) / 2)), int(np.floor((box[1] + box[3] - side) / 2))
-    inside = np.asarray(frame)[max(y0, 0) : max(y0 + side, 0), max(x0, 0) : max(x0 + side, 0)]
-    if inside.size == 0:  # the expected face is wholly outside the frame
-        return np.zeros((CONFIRM_SIDE, CONFIRM_SIDE, 3), np.uint8), np.array([x0, y0], np.float64), CONFIRM_SIDE / side
-    top, left = max(-y0, 0), max(-x0, 0)
-    square = cv2.copyMakeBorder(
-        inside, top, side - top - inside.shape[0], left, side - left - inside.shape[1], cv2.BORDER_CONSTANT, value=0
-    )
-    return _area_resize(square, CONFIRM_SIDE), np.array([x0, y0], np.float64), CONFIRM_SIDE / side
-
-
-def _area_resize(square: np.ndarray, size: int) -> np.ndarray:
-    """``square`` area-averaged to ``size`` px. OpenCV averages whole blocks several times faster than fractional
-    ones, so a large shrink goes by a whole factor first (half the time of one step on the benchmark's faces)."""
-    factor = square.shape[0] // size
-    if factor >= 2 and square.shape[0] % factor == 0:
-        square = cv2.resize(square, (square.shape[1] // factor,) * 2, interpolation=cv2.INTER_AREA)
-    return cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA)
 
 
 def _same_faces(first: np.ndarray, second: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | None:

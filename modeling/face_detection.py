@@ -3,7 +3,8 @@
 Two backends, one interface (``detect(frames) -> list of (k, 5) arrays [x1, y1, x2, y2, score]`` in the frames' own
 pixels):
 
-* ``HaarFaceDetector``: OpenCV's bundled frontal-face Haar cascade. Always available offline, no weights to fetch.
+* ``HaarFaceDetector``: OpenCV's frontal-face Haar cascade, on the places OpenCV's LBP cascade proposes. Always
+  available offline, no weights to fetch.
 * ``FaceAlignmentDetector``: the `face-alignment` package (S3FD or BlazeFace boxes, 68 FAN landmarks). Its weights
   are read from ``torch.hub.get_dir()/checkpoints``; ``build_face_detector`` fetches them first when they are missing
   (see ``face_alignment_weights.py``) and falls back to Haar, saying why, when they cannot be had.
@@ -29,6 +30,8 @@ from .face_alignment_weights import (
     fetch_face_alignment_weights,
     missing_face_alignment_weights,
 )
+from .face_squares import square_around
+from .lbp_face_cascade import lbp_frontal_face_cascade
 
 # 68-point (iBUG 300-W) landmark indices of the two eyes: 36-41 is the eye on the image's left.
 LEFT_EYE = slice(36, 42)
@@ -47,6 +50,17 @@ MAX_FACES_PER_FRAME = 20
 # steps, and the benchmark's faces were no longer confirmed (each then costs a whole-frame detection).
 SIZED_RANGE = (0.8, 1.25)
 SIZED_SCALE_FACTOR = 1.2
+# HaarFaceDetector.detect searches a whole frame in two steps. OpenCV's LBP frontal-face cascade proposes places in
+# steps of PROPOSAL_SCALE_FACTOR, every window it accepts (grouped, however few: a proposal costs only its check).
+# The Haar cascade then looks in the square around each (face_squares.py) for faces of PROPOSAL_RANGE times its side
+# (the Haar box of a face is 0.67-1.2 times the LBP one for 98 % of LFW's faces), merging PROPOSAL_MIN_NEIGHBORS or
+# more windows. On the benchmark's frames this costs 7 ms against 17 for the Haar cascade over the whole frame, and it
+# finds more of the faces pasted on photos, with fewer false ones (benchmarks/bench_front_end.py, "pasted faces").
+PROPOSAL_SCALE_FACTOR = 1.2
+PROPOSAL_RANGE = (0.75, 1.3)
+PROPOSAL_MIN_NEIGHBORS = 3
+# Two proposals may lead to one face: boxes overlapping this much are one, the one more windows merged into.
+ONE_FACE_IOU = 0.3
 
 
 def _downscale(frame: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
@@ -65,6 +79,16 @@ def _as_boxes(detections) -> np.ndarray:
     return boxes[keep]
 
 
+def _one_box_per_face(boxes: np.ndarray) -> np.ndarray:
+    """``boxes`` without those overlapping a more certain one (higher score, then larger) by ``ONE_FACE_IOU``."""
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    kept: list[np.ndarray] = []
+    for box in boxes[np.lexsort((-areas, -boxes[:, 4]))]:
+        if all(box_iou(box, other) < ONE_FACE_IOU for other in kept):
+            kept.append(box)
+    return _as_boxes(kept)
+
+
 def _most_confident(boxes: np.ndarray, limit: int) -> np.ndarray:
     """The ``limit`` highest-scoring rows of a (k, 5) box array (larger boxes first among equal scores)."""
     if len(boxes) <= limit:
@@ -74,7 +98,12 @@ def _most_confident(boxes: np.ndarray, limit: int) -> np.ndarray:
 
 
 class HaarFaceDetector:
-    """OpenCV's frontal-face Haar cascade on grey frames.
+    """OpenCV's frontal-face Haar cascade on grey frames, searching the places its LBP cascade proposes.
+
+    A whole frame's faces (``detect``) are found in two steps: the LBP cascade (``lbp_face_cascade.py``) proposes
+    places, then the Haar cascade confirms each in the small square around it, and gives the box. Faces expected near
+    a known place (``detect_sized``) go straight to the Haar cascade. ``lbp_proposals=False`` scans whole frames with
+    the Haar cascade alone, as before the proposals (2.4 times the cost).
 
     Args:
         max_side: Frames are shrunk to this longer side before detection (boxes are scaled back).
@@ -84,17 +113,24 @@ class HaarFaceDetector:
             steps are cheaper but merge fewer neighbours per face: the astronaut's face pasted on grey is found on 8
             of 8 placements from 26 px up with 1.1, but only from 38 px with 1.15 and 41 px with 1.2 (and 1.2 lost
             the 39 px face of the moving clip shrunk to 240 px).
+        lbp_proposals: Search whole frames where the LBP cascade proposes (the default), or everywhere.
     """
 
     def __init__(
-        self, max_side: int = 640, min_neighbors: int = 6, min_size_fraction: float = 0.08, scale_factor: float = 1.1
+        self,
+        max_side: int = 640,
+        min_neighbors: int = 6,
+        min_size_fraction: float = 0.08,
+        scale_factor: float = 1.1,
+        lbp_proposals: bool = True,
     ):
         self.max_side = max_side
         self.min_neighbors = min_neighbors
         self.min_size_fraction = min_size_fraction
         self.scale_factor = scale_factor
+        self.lbp_proposals = lbp_proposals
         self._per_thread = threading.local()
-        _ = self.cascade  # fail here, not on the first video, if OpenCV's file is missing
+        _ = self.cascade, self.lbp_cascade  # fail here, not on the first video, if a cascade cannot be read
 
     @property
     def cascade(self) -> cv2.CascadeClassifier:
@@ -108,6 +144,14 @@ class HaarFaceDetector:
             self._per_thread.cascade = cascade
         return cascade
 
+    @property
+    def lbp_cascade(self) -> cv2.CascadeClassifier:
+        """This thread's LBP classifier, which proposes where the Haar cascade looks on a whole frame."""
+        cascade = getattr(self._per_thread, "lbp_cascade", None)
+        if cascade is None:
+            cascade = self._per_thread.lbp_cascade = lbp_frontal_face_cascade()
+        return cascade
+
     def detect(self, frames: np.ndarray) -> list[np.ndarray]:
         """All faces in each RGB uint8 frame (T, H, W, 3), as (k, 5) float64 arrays in frame pixels."""
         results = []
@@ -115,7 +159,10 @@ class HaarFaceDetector:
             # Grey first: the area resize then averages one channel instead of three (a third of the work).
             grey, scale = _downscale(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), self.max_side)
             min_side = max(20, round(self.min_size_fraction * min(grey.shape)))
-            boxes = self._cascade_boxes(grey, self.scale_factor, (min_side, min_side), (0, 0))
+            if self.lbp_proposals:
+                boxes = self._confirmed_proposals(grey, min_side)
+            else:
+                boxes = self._cascade_boxes(grey, self.scale_factor, (min_side, min_side), (0, 0))
             boxes[:, :4] /= scale
             results.append(boxes)
         return results
@@ -133,9 +180,32 @@ class HaarFaceDetector:
             for image in images
         ]
 
-    def _cascade_boxes(self, grey: np.ndarray, scale_factor: float, min_size: tuple, max_size: tuple) -> np.ndarray:
+    def _confirmed_proposals(self, grey: np.ndarray, min_side: int) -> np.ndarray:
+        """The Haar cascade's faces in the squares around the LBP cascade's proposals, in ``grey``'s pixels."""
+        windows = self.lbp_cascade.detectMultiScale(
+            grey, scaleFactor=PROPOSAL_SCALE_FACTOR, minNeighbors=0, minSize=(min_side, min_side)
+        )
+        windows = np.asarray(windows).reshape(-1, 4).tolist()
+        # groupRectangles drops groups of threshold or fewer windows: with each window twice, threshold 1 keeps all
+        proposals, _ = cv2.groupRectangles(windows + windows, 1, 0.2) if windows else ((), None)
+        found = []
+        for x, y, width, height in np.asarray(proposals, np.float64).reshape(-1, 4):
+            square, origin, to_square = square_around(grey, np.array([x, y, x + width, y + height]))
+            low, high = (max(24, round(width * to_square * bound)) for bound in PROPOSAL_RANGE)
+            boxes = self._cascade_boxes(square, self.scale_factor, (low, low), (high, high), PROPOSAL_MIN_NEIGHBORS)
+            boxes[:, :4] = boxes[:, :4] / to_square + np.tile(origin, 2)
+            found.extend(boxes)
+        return _one_box_per_face(_as_boxes(found))
+
+    def _cascade_boxes(
+        self, grey: np.ndarray, scale_factor: float, min_size: tuple, max_size: tuple, min_neighbors: int | None = None
+    ) -> np.ndarray:
         rects, neighbours = self.cascade.detectMultiScale2(
-            grey, scaleFactor=scale_factor, minNeighbors=self.min_neighbors, minSize=min_size, maxSize=max_size
+            grey,
+            scaleFactor=scale_factor,
+            minNeighbors=self.min_neighbors if min_neighbors is None else min_neighbors,
+            minSize=min_size,
+            maxSize=max_size,
         )
         rects = np.asarray(rects, dtype=np.float64).reshape(-1, 4)
         # The cascade gives no probability; more merged neighbours means a more certain face.

@@ -9,7 +9,9 @@ from tests.benchmarks.bench_runs import run_benchmark
 
 def test_bench_front_end_reports_the_defaults_cost_and_the_faces_they_find(tmp_path):
     figures, printed = run_benchmark(
-        "bench_front_end.py", ["--repeats", "1", "--seconds", "2", "--defaults_only"], tmp_path / "front_end.json"
+        "bench_front_end.py",
+        ["--repeats", "1", "--seconds", "2", "--defaults_only", "--pasted_every", "8"],
+        tmp_path / "front_end.json",
     )
     assert figures["clip_seconds"] == 2 and figures["frames_sampled"] == 30
     decode = figures["decode"]
@@ -22,13 +24,17 @@ def test_bench_front_end_reports_the_defaults_cost_and_the_faces_they_find(tmp_p
         assert decode[name]["max_pixel_difference"] == 0, name
     assert decode["pyav, no deblocking at all"]["max_pixel_difference"] > 0
 
-    old_default, default = figures["detect_haar"].values()  # --defaults_only: the old default and today's
-    assert list(figures["detect_haar"]) == ["400 px, every 2, sf 1.1", "320 px, every 3, sf 1.1"]
+    # --defaults_only: the old default, today's, and today's before the LBP cascade proposed where to look
+    old_default, default, haar_everywhere = figures["detect_haar"].values()
+    assert list(figures["detect_haar"]) == [
+        "400 px, every 2, haar", "320 px, every 3, lbp+haar", "320 px, every 3, haar"
+    ]
     assert default["core_s"] > 0 and old_default["vs_old_default"] == 1.0
     # the issue's condition on a cheaper front end: no fewer faces on the tests' real-photo clips
-    for clip, found in old_default["faces_test_clips"].items():
-        assert default["faces_test_clips"][clip] >= found, clip
-        assert default["all_faces_test_clips"][clip] >= old_default["all_faces_test_clips"][clip], clip
+    for earlier in (old_default, haar_everywhere):
+        for clip, found in earlier["faces_test_clips"].items():
+            assert default["faces_test_clips"][clip] >= found, clip
+            assert default["all_faces_test_clips"][clip] >= earlier["all_faces_test_clips"][clip], clip
     assert default["faces_benchmark_clip"] == figures["frames_sampled"]  # the moving face, on every sampled frame
     assert default["all_faces_test_clips"]["two_faces"] == 2 * default["faces_test_clips"]["two_faces"]
 
@@ -38,3 +44,10 @@ def test_bench_front_end_reports_the_defaults_cost_and_the_faces_they_find(tmp_p
     assert 0 < parts["whole_frame_detections_core_s"] and 0 < parts["rgb_conversion_core_s"]
     assert 0 < parts["fewest_whole_frame_detections_core_s"]
     assert "whole-frame detections alone" in printed and figures["machine"]["cpu_isa"]
+
+    # the proposals keep the faces a Haar scan of the whole frame finds, and add no false ones, beyond the test clips
+    pasted = figures["pasted_faces"]
+    assert pasted["lbp+haar"]["pasted"] == pasted["haar"]["pasted"] > 100
+    assert pasted["lbp+haar"]["found"] >= pasted["haar"]["found"]
+    assert pasted["lbp+haar"]["kinds"]["false faces"][0] <= pasted["haar"]["kinds"]["false faces"][0]
+    assert "faces pasted on photos" in printed
