@@ -14,9 +14,14 @@ CONFIRM_SIDE = 96
 
 
 def square_around(image: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """The ``CONFIRM_SIDE`` px square showing ``CONFIRM_REACH`` x ``box``'s side around its centre (black beyond the
-    image), its top-left corner in image pixels and the scale from image pixels to the square's. ``image`` is RGB
-    (H, W, 3) or grey (H, W); the square has as many channels."""
+    """The ``CONFIRM_SIDE`` px square showing ``CONFIRM_REACH`` x ``box``'s side around its centre, its top-left
+    corner in image pixels and the scale from image pixels to the square's. ``image`` is RGB (H, W, 3) or grey (H, W);
+    the square has as many channels.
+
+    Beyond the image's edge the square repeats the edge's pixels. A black border was a strong edge the Haar cascade
+    took for part of a face: it found one on the page's cat example, on a box reaching past the frame, which a scan of
+    the whole frame never does.
+    """
     side = int(np.ceil(CONFIRM_REACH * max(box[2] - box[0], box[3] - box[1], 1.0)))
     side += -side % max(side // CONFIRM_SIDE, 1)  # whole blocks for _area_resize's first step
     x0, y0 = int(np.floor((box[0] + box[2] - side) / 2)), int(np.floor((box[1] + box[3] - side) / 2))
@@ -26,7 +31,7 @@ def square_around(image: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.nd
         return np.zeros((CONFIRM_SIDE, CONFIRM_SIDE, *np.shape(image)[2:]), np.uint8), origin, CONFIRM_SIDE / side
     top, left = max(-y0, 0), max(-x0, 0)
     square = cv2.copyMakeBorder(
-        inside, top, side - top - inside.shape[0], left, side - left - inside.shape[1], cv2.BORDER_CONSTANT, value=0
+        inside, top, side - top - inside.shape[0], left, side - left - inside.shape[1], cv2.BORDER_REPLICATE
     )
     return _area_resize(square, CONFIRM_SIDE), origin, CONFIRM_SIDE / side
 
