@@ -20,6 +20,8 @@ import cv2
 import numpy as np
 from skimage import data
 
+from modeling.face_detection import box_iou
+
 FRAME_SIZE = (320, 180)
 ASTRONAUT_SIDES = (24, 30, 38, 46, 50, 60, 75, 90, 110, 130, 150)
 ASTRONAUT_PLACES = 6
@@ -85,8 +87,6 @@ def faceless_frames() -> list[np.ndarray]:
 def count_found(detect: Detect, every: int = 1) -> dict:
     """Per set and kind, [faces found, faces pasted] by ``detect`` (a detector's ``detect``); and ``false faces``,
     the boxes it finds on ``faceless_frames``, [boxes, frames]."""
-    from modeling.face_detection import box_iou
-
     counts: dict[str, list[int]] = {}
     for kind, frame, box in pasted_faces(every):
         found = detect([frame])[0]
