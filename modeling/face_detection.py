@@ -109,10 +109,11 @@ class HaarFaceDetector:
         max_side: Frames are shrunk to this longer side before detection (boxes are scaled back).
         min_neighbors: Cascade ``minNeighbors``; higher rejects more false positives.
         min_size_fraction: Smallest face, as a fraction of the detection image's shorter side.
-        scale_factor: Cascade ``scaleFactor`` on whole frames: the step between the face sizes searched. Coarser
-            steps are cheaper but merge fewer neighbours per face: the astronaut's face pasted on grey is found on 8
-            of 8 placements from 26 px up with 1.1, but only from 38 px with 1.15 and 41 px with 1.2 (and 1.2 lost
-            the 39 px face of the moving clip shrunk to 240 px).
+        scale_factor: The Haar cascade's ``scaleFactor`` for a whole frame (in the squares around the proposals,
+            or over all of it): the step between the face sizes searched. Coarser steps are cheaper but merge fewer
+            neighbours per face: over whole frames, the astronaut's face pasted on grey was found on 8 of 8
+            placements from 26 px up with 1.1, but only from 38 px with 1.15 and 41 px with 1.2 (and 1.2 lost the
+            39 px face of the moving clip shrunk to 240 px).
         lbp_proposals: Search whole frames where the LBP cascade proposes (the default), or everywhere.
     """
 
