@@ -81,9 +81,8 @@ def _as_boxes(detections) -> np.ndarray:
 
 def _one_box_per_face(boxes: np.ndarray) -> np.ndarray:
     """``boxes`` without those overlapping a more certain one (higher score, then larger) by ``ONE_FACE_IOU``."""
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     kept: list[np.ndarray] = []
-    for box in boxes[np.lexsort((-areas, -boxes[:, 4]))]:
+    for box in _by_confidence(boxes):
         if all(box_iou(box, other) < ONE_FACE_IOU for other in kept):
             kept.append(box)
     return _as_boxes(kept)
@@ -91,10 +90,13 @@ def _one_box_per_face(boxes: np.ndarray) -> np.ndarray:
 
 def _most_confident(boxes: np.ndarray, limit: int) -> np.ndarray:
     """The ``limit`` highest-scoring rows of a (k, 5) box array (larger boxes first among equal scores)."""
-    if len(boxes) <= limit:
-        return boxes
+    return boxes if len(boxes) <= limit else _by_confidence(boxes)[:limit]
+
+
+def _by_confidence(boxes: np.ndarray) -> np.ndarray:
+    """The rows of a (k, 5) box array, highest score first, larger boxes first among equal scores."""
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return boxes[np.lexsort((-areas, -boxes[:, 4]))[:limit]]
+    return boxes[np.lexsort((-areas, -boxes[:, 4]))]
 
 
 class HaarFaceDetector:

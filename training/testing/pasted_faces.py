@@ -21,11 +21,13 @@ import numpy as np
 from skimage import data
 
 from modeling.face_detection import box_iou
+from training.testing.photo_faces import lfw_face
 
 FRAME_SIZE = (320, 180)
 ASTRONAUT_SIDES = (24, 30, 38, 46, 50, 60, 75, 90, 110, 130, 150)
 ASTRONAUT_PLACES = 6
 ASTRONAUT_KINDS = ("plain", "tilted", "blurred", "noisy", "lower half covered", "side covered", "dark")
+LFW_FACES = 100  # lfw_subset's first 100 images are faces
 LFW_SIDES = (40, 60, 90)
 LFW_KINDS = ("plain", "tilted", "noisy")
 # The backgrounds faces are pasted on, and the photos faceless views are cut from (skimage.data names).
@@ -56,12 +58,11 @@ def pasted_faces(every: int = 1) -> Iterator[tuple[str, np.ndarray, np.ndarray]]
                 count += 1
                 if count % every == 0:
                     yield f"astronaut, {kind}", frame, box
-    lfw = (data.lfw_subset()[:100] * 255).round().astype(np.uint8)  # the first 100 are faces
     for kind in LFW_KINDS:
         count = 0
-        for index, photo in enumerate(lfw):
+        for index in range(LFW_FACES):
             for side in LFW_SIDES:
-                face = _altered(cv2.resize(photo, (side, side), interpolation=cv2.INTER_CUBIC), kind, rng)
+                face = _altered(lfw_face(index, side)[..., 0], kind, rng)
                 frame, box = _pasted(face, backgrounds[index % len(backgrounds)], rng)
                 count += 1
                 if count % every == 0:

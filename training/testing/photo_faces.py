@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 import cv2
 import numpy as np
@@ -17,8 +18,14 @@ LFW_PEOPLE = (5, 40)
 
 def lfw_face(index: int, side: int = 150) -> np.ndarray:
     """Face ``index`` of lfw_subset as an RGB uint8 square of ``side`` pixels (the photo is a tight face crop)."""
-    face = (data.lfw_subset()[index] * 255).round().astype(np.uint8)
+    face = _lfw_photos()[index]
     return np.repeat(cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)[..., None], 3, axis=2)
+
+
+@cache
+def _lfw_photos() -> np.ndarray:
+    """lfw_subset as uint8, read once (the pasted-faces set asks for 900 faces)."""
+    return (data.lfw_subset() * 255).round().astype(np.uint8)
 
 
 def compose(size: tuple[int, int], people: Sequence[tuple[np.ndarray, tuple[float, float], float]]) -> np.ndarray:
