@@ -47,7 +47,7 @@ from training.analyze_videos import main as analyze_videos
 from training.cli import ArgumentParser, UserError, positive_int, run_cli
 from training.testing.videos import benchmark_video
 
-from bench_pipeline import build_model_folder, copies
+from bench_pipeline import build_model_folder, copies, timed
 from machine import describe, machine_info, report, usable_cores
 
 
@@ -78,9 +78,10 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
     # The embedder alone on the same crops, as the pipeline runs it.
     pipe = pipeline("face-video-analysis", model=str(model_dir), device=device, precision=precision)
     embedder, processor = pipe.model.embedder, pipe.processor_for(face_detector="haar")
-    crops = processor.extract_faces(str(clip))["crops"]  # every video is a copy of the clip: the same crops
-    # Timed warm: a first call (loading what the detector and decoder load once) took up to 1.4 s, later ones 0.5-0.9.
-    front_end_s = float(np.median([timed_call(lambda: processor.extract_faces(str(clip))) for _ in range(3)]))
+    # After a warm-up: a first call (loading what the detector and decoder load once) took up to 1.4 s, later ones
+    # 0.5-0.9. Every video is a copy of the clip: the same crops.
+    front_end_s, faces = timed(lambda: processor.extract_faces(str(clip)), 3)
+    crops = faces["crops"]
     pixels = [processor.normalize(crops).to(device).contiguous(memory_format=torch.channels_last)] * args.videos
     synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
@@ -129,12 +130,6 @@ def bench(args: argparse.Namespace, workdir: Path) -> dict:
         "faces_found": sum(row["frames_with_face"] for row in rows),
         "frames_sampled": sum(row["frames_sampled"] for row in rows),
     }
-
-
-def timed_call(call) -> float:
-    start = time.perf_counter()
-    call()
-    return time.perf_counter() - start
 
 
 def check_rows(rows: list[dict], videos: int) -> None:
